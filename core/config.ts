@@ -1,0 +1,80 @@
+/**
+ * Environment → typed configuration. Every setting has a working local default; an invalid value
+ * stops the process at start with one clear message naming the variable.
+ */
+
+import { hostname } from "node:os";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === "" ? fallback : raw.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name, String(fallback));
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function url(env: Env, name: string, fallback: string, protocols: string[]): string {
+  const raw = read(env, name, fallback);
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(" or ")}, got ${parsed.protocol}`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env) {
+  const logLevel = read(env, "LOG_LEVEL", "info");
+  if (!["debug", "info", "warn", "error", "silent"].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of debug, info, warn, error, silent; got "${logLevel}"`);
+  }
+  const adminKey = env.ADMIN_API_KEY?.trim() || null;
+  const rateLimit = env.RATE_LIMIT_PER_MINUTE?.trim() ? int(env, "RATE_LIMIT_PER_MINUTE", 0, 1, 10_000_000) : null;
+  return {
+    port: int(env, "PORT", 3000, 0, 65535),
+    databaseUrl: url(env, "DATABASE_URL", "mysql://chat:chat@127.0.0.1:3306/chat", ["mysql:"]),
+    databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 1, 500),
+    redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379/0", ["redis:", "rediss:"]),
+    elasticsearchUrl: url(env, "ELASTICSEARCH_URL", "http://127.0.0.1:9200", ["http:", "https:"]),
+    /** Alias that the API searches and the worker writes; the concrete index is versioned behind it. */
+    searchIndex: read(env, "SEARCH_INDEX", "messages"),
+    searchRefreshInterval: read(env, "SEARCH_REFRESH_INTERVAL", "1s"),
+    /** Number of Redis stream shards; changing it on a live system re-maps applications. */
+    streamShards: int(env, "STREAM_SHARDS", 4, 1, 1024),
+    adminApiKey: adminKey,
+    /** Requests per minute per application token; null turns rate limiting off. */
+    rateLimitPerMinute: rateLimit,
+    logLevel: logLevel as "debug" | "info" | "warn" | "error" | "silent",
+    worker: {
+      sinks: read(env, "WORKER_SINKS", "mysql,search").split(",").map((s) => s.trim()).filter(Boolean),
+      consumerName: read(env, "WORKER_NAME", `${hostname()}-${process.pid}`),
+      batchSize: int(env, "WORKER_BATCH_SIZE", 500, 1, 10_000),
+      blockMs: int(env, "WORKER_BLOCK_MS", 1000, 10, 60_000),
+      /** A pending entry idle this long belongs to a consumer presumed dead and is claimed. */
+      claimIdleMs: int(env, "WORKER_CLAIM_IDLE_MS", 30_000, 100, 3_600_000),
+      /** Deliveries after which an entry that keeps failing goes to the dead-letter stream. */
+      maxDeliveries: int(env, "WORKER_MAX_DELIVERIES", 5, 1, 1000),
+      retryBaseMs: int(env, "WORKER_RETRY_BASE_MS", 200, 1, 60_000),
+      retryMaxMs: int(env, "WORKER_RETRY_MAX_MS", 10_000, 1, 600_000),
+      trimIntervalMs: int(env, "WORKER_TRIM_INTERVAL_MS", 10_000, 100, 3_600_000),
+      reconcileIntervalMs: int(env, "WORKER_RECONCILE_INTERVAL_MS", 300_000, 1000, 86_400_000),
+    },
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;

@@ -1,0 +1,50 @@
+/**
+ * Every Redis key, stream and group name, in one place.
+ *
+ * An application and everything under it (its chats, counters, pending writes, idempotency records)
+ * live under the hash tag of the stream shard the application maps to, so each script touches one
+ * Redis Cluster slot and the events of one application stay in order in one stream.
+ */
+
+/** FNV-1a, 32 bit: stable across processes and versions (the shard of a token must never change). */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash >>> 0;
+}
+
+export function shardOf(token: string, shards: number): number {
+  return fnv1a(token) % shards;
+}
+
+export const groups = { mysql: "mysql", search: "search" } as const;
+export type GroupName = (typeof groups)[keyof typeof groups];
+
+export function keysFor(shards: number) {
+  const tag = (shard: number) => `{s${shard}}`;
+  const appTag = (token: string) => tag(shardOf(token, shards));
+  return {
+    shards,
+    stream: (shard: number) => `stream:${tag(shard)}`,
+    streams: () => Array.from({ length: shards }, (_, shard) => `stream:${tag(shard)}`),
+    streamOf: (token: string) => `stream:${appTag(token)}`,
+    deadLetter: "stream:dead-letter",
+    app: (token: string) => `app:${appTag(token)}:${token}`,
+    chat: (token: string, chat: number) => `chat:${appTag(token)}:${token}:${chat}`,
+    /** Chats accepted but not yet persisted to MySQL: number → "version|json". */
+    pendingChats: (token: string) => `pendingchats:${appTag(token)}:${token}`,
+    /** Messages accepted but not yet persisted to MySQL: number → "version|json". */
+    pending: (token: string, chat: number) => `pending:${appTag(token)}:${token}:${chat}`,
+    idempotency: (token: string, key: string) => `idem:${appTag(token)}:${token}:${key}`,
+    rateLimit: (token: string) => `rate:${appTag(token)}:${token}`,
+    channel: (token: string, chat: number) => `events:${appTag(token)}:${token}:${chat}`,
+    /** One pattern subscription per API process receives the events of every chat. */
+    channelPattern: "events:*",
+    eventLog: (token: string, chat: number) => `eventlog:${appTag(token)}:${token}:${chat}`,
+  };
+}
+
+export type Keys = ReturnType<typeof keysFor>;

@@ -1,0 +1,35 @@
+import Redis, { type RedisOptions } from "ioredis";
+import { defineScripts, type Scripts } from "./scripts.ts";
+
+export type RedisClient = Redis & { scripts: Scripts };
+
+/**
+ * A Redis connection with our Lua scripts defined on it. Commands fail fast while Redis is
+ * unreachable (no offline queue), so the API answers 503 instead of hanging.
+ */
+export function createRedis(url: string, options: RedisOptions = {}): RedisClient {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 3000,
+    lazyConnect: false,
+    ...options,
+  }) as RedisClient;
+  redis.on("error", () => {
+    // Reconnects are automatic; a failed command surfaces the error where it is awaited.
+  });
+  redis.scripts = defineScripts(redis);
+  return redis;
+}
+
+/** Resolves once the connection is ready (or rejects after `timeoutMs`). */
+export async function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
+  if (redis.status === "ready") return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("Redis did not become ready")), timeoutMs);
+    redis.once("ready", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,26 @@
+-- create_chat: allocate the next chat number of an application and queue its creation.
+-- KEYS[1] app hash (id, seq = last chat number, v = version clock)
+-- KEYS[2] stream shard of the application
+-- KEYS[3] pending chats hash (number -> "version|json") read by GETs until the worker persisted it
+-- KEYS[4] idempotency record of this request ("" key name when none is used)
+-- KEYS[5] prefix of the chat hashes ("chat:{tag}:token:"); the chat hash is KEYS[5] .. number
+-- ARGV[1] token, ARGV[2] has name ("1"/"0"), ARGV[3] name, ARGV[4] idempotency fingerprint ("" = none),
+-- ARGV[5] idempotency TTL seconds
+-- Returns {status, number, version, ms, app id}; status OK | REPLAY | CONFLICT | NOAPP
+-- @include _clock.lua
+local app_id = redis.call('HGET', KEYS[1], 'id')
+if not app_id then return {'NOAPP'} end
+local replay = idempotent_replay(KEYS[4], ARGV[4])
+if replay then return replay end
+
+local n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local v, ms = next_version(KEYS[1])
+redis.call('HSET', KEYS[5] .. n, 'seq', 0, 'deleted', 0)
+local state = {number = n, created_at = tonumber(ms), updated_at = tonumber(ms)}
+if ARGV[2] == '1' then state.name = ARGV[3] end
+redis.call('HSET', KEYS[3], n, v .. '|' .. cjson.encode(state))
+local fields = {'t', 'chat.created', 'a', app_id, 'k', ARGV[1], 'c', n, 'v', v, 'ts', ms, 'u', ms}
+if ARGV[2] == '1' then table.insert(fields, 'nm'); table.insert(fields, ARGV[3]) end
+redis.call('XADD', KEYS[2], '*', unpack(fields))
+remember(KEYS[4], ARGV[4], ARGV[5], n, v, ms)
+return {'OK', n, v, ms, app_id}

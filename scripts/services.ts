@@ -1,0 +1,194 @@
+/**
+ * `bun run services` starts whatever of MariaDB/MySQL, Redis and Elasticsearch is not answering
+ * and returns once each answers; `bun run services stop` stops what it started.
+ *
+ * MariaDB and Redis come from Debian's packages (installed with apt when absent and running as root)
+ * and run from data folders under .services/; Elasticsearch is the real 8.19 server from Maven
+ * Central, run by scripts/elasticsearch/. Anything already answering on the configured ports
+ * (a system service, docker) is used as it is.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { ensureElasticsearch, stopElasticsearch } from "./elasticsearch/node.ts";
+
+const root = join(import.meta.dir, "..");
+const state = join(root, ".services");
+const log = (msg: string) => console.log(`[services] ${msg}`);
+
+const databaseUrl = new URL(process.env.DATABASE_URL ?? "mysql://chat:chat@127.0.0.1:3306/chat");
+const redisUrl = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:6379/0");
+const databases = [...new Set([databaseUrl.pathname.slice(1) || "chat", "chat", "chat_test"])];
+
+function answers(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, logFile?: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await Bun.sleep(200);
+  }
+  const tail = logFile && existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n") : "";
+  throw new Error(`${what} did not answer within ${timeoutMs / 1000}s${tail ? `; last log lines:\n${tail}` : ""}`);
+}
+
+async function run(cmd: string[], options: { env?: Record<string, string>; quiet?: boolean } = {}) {
+  const proc = Bun.spawn(cmd, { stdout: options.quiet ? "pipe" : "inherit", stderr: "pipe", env: { ...process.env, ...options.env } });
+  const code = await proc.exited;
+  if (code !== 0) throw new Error(`${cmd.join(" ")} exited with ${code}: ${await new Response(proc.stderr).text()}`);
+  return options.quiet ? await new Response(proc.stdout as ReadableStream).text() : "";
+}
+
+const which = (bin: string) => Bun.which(bin, { PATH: `${process.env.PATH}:/usr/sbin:/sbin` });
+
+async function aptInstall(packages: string[]) {
+  if (process.getuid?.() !== 0) {
+    throw new Error(`${packages.join(", ")} missing: install them (apt-get install ${packages.join(" ")}) or run as root`);
+  }
+  log(`installing ${packages.join(", ")} with apt`);
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  if (!existsSync("/var/lib/apt/lists") || (await run(["ls", "/var/lib/apt/lists"], { quiet: true })).split("\n").length < 5) {
+    await run(["apt-get", "update", "-qq"], { env, quiet: true });
+  }
+  await run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...packages], { env, quiet: true }).catch(async () => {
+    await run(["apt-get", "update", "-qq"], { env, quiet: true });
+    await run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...packages], { env, quiet: true });
+  });
+}
+
+/** Starts a daemon in its own session, so Ctrl-C in the terminal that ran us does not reach it. */
+function daemon(cmd: string[], logFile: string) {
+  Bun.spawn(["setsid", "-f", ...cmd], { stdout: Bun.file(logFile), stderr: Bun.file(logFile), stdin: "ignore" });
+}
+
+async function ensureMariadb(): Promise<string> {
+  const host = databaseUrl.hostname;
+  const port = Number(databaseUrl.port || 3306);
+  const dir = join(state, "mariadb");
+  const socket = join(dir, "mysqld.sock");
+  let started = "already running";
+  if (!(await answers(host, port))) {
+    const server = which("mariadbd") ?? which("mysqld")!;
+    mkdirSync(dir, { recursive: true });
+    const data = join(dir, "data");
+    if (!existsSync(join(data, "mysql"))) {
+      log("initialising the MariaDB data folder");
+      rmSync(data, { recursive: true, force: true });
+      const installer = which("mariadb-install-db") ?? which("mysql_install_db")!;
+      await run([installer, "--no-defaults", `--datadir=${data}`, "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"], { quiet: true });
+    }
+    daemon(
+      [
+        server, "--no-defaults", `--datadir=${data}`, `--socket=${socket}`, `--pid-file=${join(dir, "mariadb.pid")}`,
+        `--port=${port}`, "--bind-address=127.0.0.1", "--user=root", "--skip-name-resolve",
+        "--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin",
+        "--innodb-buffer-pool-size=512M", "--innodb-flush-log-at-trx-commit=2", "--max-connections=500",
+        `--log-error=${join(dir, "error.log")}`,
+      ],
+      join(dir, "stdout.log"),
+    );
+    await waitFor("MariaDB", () => answers(host, port), 60_000, join(dir, "error.log"));
+    started = "started";
+  }
+  // Create the user and databases as root over a local socket; elsewhere they must exist already.
+  const rootSocket = [socket, "/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock"].find((s) => existsSync(s));
+  if (rootSocket) {
+    const client = which("mariadb") ?? which("mysql")!;
+    const user = decodeURIComponent(databaseUrl.username || "chat");
+    const password = decodeURIComponent(databaseUrl.password || "");
+    const sql = [
+      `CREATE USER IF NOT EXISTS '${user}'@'%' IDENTIFIED BY '${password}'`,
+      `CREATE USER IF NOT EXISTS '${user}'@'localhost' IDENTIFIED BY '${password}'`,
+      ...databases.flatMap((db) => [
+        `CREATE DATABASE IF NOT EXISTS \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+        `GRANT ALL PRIVILEGES ON \`${db}\`.* TO '${user}'@'%'`,
+        `GRANT ALL PRIVILEGES ON \`${db}\`.* TO '${user}'@'localhost'`,
+      ]),
+    ].join(";\n");
+    await run([client, "-uroot", `--socket=${rootSocket}`, "-e", sql], { quiet: true });
+  }
+  return started;
+}
+
+async function ensureRedis(): Promise<string> {
+  const host = redisUrl.hostname;
+  const port = Number(redisUrl.port || 6379);
+  if (await answers(host, port)) return "already running";
+  const dir = join(state, "redis");
+  mkdirSync(dir, { recursive: true });
+  // AOF as in docker-compose: every write is in the log, fsynced once a second (README: durability).
+  daemon(
+    [
+      which("redis-server")!, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
+      "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction",
+      "--pidfile", join(dir, "redis.pid"), "--logfile", join(dir, "redis.log"),
+    ],
+    join(dir, "stdout.log"),
+  );
+  await waitFor("Redis", () => answers(host, port), 20_000, join(dir, "redis.log"));
+  return "started";
+}
+
+async function stopPidFile(name: string, pidFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      log(`${name} stopped`);
+      return;
+    }
+    await Bun.sleep(200);
+  }
+  process.kill(pid, "SIGKILL");
+  log(`${name} killed`);
+}
+
+async function main() {
+  const command = process.argv[2] ?? "start";
+  const started = Date.now();
+  if (command === "stop") {
+    await Promise.all([
+      stopPidFile("MariaDB", join(state, "mariadb", "mariadb.pid")),
+      stopPidFile("Redis", join(state, "redis", "redis.pid")),
+      stopElasticsearch().then((stopped) => stopped && log("Elasticsearch stopped")),
+    ]);
+    return;
+  }
+  if (command !== "start") throw new Error(`unknown command ${command}: use start or stop`);
+  // One apt run for everything missing (two at once would fight over dpkg's lock).
+  const missing = [
+    ...(!(await answers(databaseUrl.hostname, Number(databaseUrl.port || 3306))) && !which("mariadbd") && !which("mysqld") ? ["mariadb-server", "mariadb-client"] : []),
+    ...(!(await answers(redisUrl.hostname, Number(redisUrl.port || 6379))) && !which("redis-server") ? ["redis-server"] : []),
+  ];
+  if (missing.length) await aptInstall(missing);
+  const [mariadb, redis, elasticsearch] = await Promise.all([
+    ensureMariadb(),
+    ensureRedis(),
+    ensureElasticsearch({ log: (msg) => log(`elasticsearch: ${msg}`) }),
+  ]);
+  log(`mariadb ${mariadb}, redis ${redis}, elasticsearch ${elasticsearch} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+}
+
+main().catch((error) => {
+  console.error(`[services] ${error instanceof Error ? error.message : error}`);
+  process.exit(1);
+});

@@ -1,0 +1,30 @@
+/** Schemas shared by every feature: the error envelope and list pages. */
+import { t, type TSchema } from "elysia";
+import "./text.ts";
+
+export const ErrorEnvelope = t.Object(
+  {
+    error: t.Object({
+      code: t.String({ description: "machine-readable code, e.g. not_found, validation_failed" }),
+      message: t.String(),
+      details: t.Optional(t.Array(t.Unknown())),
+    }),
+  },
+  { description: "Every error has this shape (SPEC §3.5)." },
+);
+
+export const ListQuery = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 25, description: "page size, 1..100" })),
+  cursor: t.Optional(t.String({ maxLength: 512, description: "opaque cursor from the previous page's next_cursor" })),
+  order: t.Optional(t.Union([t.Literal("asc"), t.Literal("desc")], { default: "asc", description: "by number" })),
+});
+
+export const Page = <T extends TSchema>(item: T) =>
+  t.Object({ data: t.Array(item), next_cursor: t.Union([t.String(), t.Null()]) });
+
+export const Timestamp = t.String({ format: "date-time", description: "ISO-8601, UTC" });
+
+/** Error responses a route may give, for OpenAPI. */
+export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorEnvelope]));
+
+export const TokenParams = t.Object({ token: t.String({ description: "the application's secret token" }) });

@@ -1,0 +1,29 @@
+/**
+ * Text rules of SPEC §3.5, counted in Unicode code points (TypeBox's maxLength counts UTF-16
+ * units), registered as TypeBox formats so the route schemas enforce them and OpenAPI shows them.
+ */
+import { FormatRegistry } from "@sinclair/typebox";
+
+export const NAME_MAX = 255;
+export const BODY_MAX = 10_000;
+
+function codePoints(value: string, max: number): number {
+  let n = 0;
+  for (const _ of value) if (++n > max) break;
+  return n;
+}
+
+// C0 controls; a message body may keep tab, line feed and carriage return.
+const nameForbidden = /[\u0000-\u001f]/;
+const bodyForbidden = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
+
+export function isValidName(value: string): boolean {
+  return value.isWellFormed() && value.trim() !== "" && !nameForbidden.test(value) && codePoints(value, NAME_MAX) <= NAME_MAX;
+}
+
+export function isValidBody(value: string): boolean {
+  return value.isWellFormed() && value.trim() !== "" && !bodyForbidden.test(value) && codePoints(value, BODY_MAX) <= BODY_MAX;
+}
+
+FormatRegistry.Set("name", isValidName);
+FormatRegistry.Set("message-body", isValidBody);

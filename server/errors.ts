@@ -1,0 +1,88 @@
+/**
+ * Error classes for SPEC §3.5 and the one place they become the JSON envelope
+ * `{ error: { code, message, details? } }`. Anything unexpected is logged and answered as a
+ * generic 500 without internals; a dependency that is down is a 503.
+ */
+import { Elysia } from "elysia";
+import type { Logger } from "../core/log.ts";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, details?: unknown[]) => new ApiError(400, "bad_request", message, details);
+export const unauthorized = (message: string) =>
+  new ApiError(401, "unauthorized", message, undefined, { "www-authenticate": 'Bearer realm="admin"' });
+export const forbidden = (message: string) => new ApiError(403, "forbidden", message);
+export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found`);
+export const conflict = (message: string) => new ApiError(409, "conflict", message);
+export const payloadTooLarge = (limit: number) => new ApiError(413, "payload_too_large", `request body is larger than ${limit} bytes`);
+export const unsupportedMediaType = (type: string) =>
+  new ApiError(415, "unsupported_media_type", `content type ${JSON.stringify(type)} is not supported; send application/json, application/x-www-form-urlencoded or multipart/form-data`);
+export const validationFailed = (message: string, details?: unknown[]) => new ApiError(422, "validation_failed", message, details);
+export const rateLimited = (retryAfter: number, headers: Record<string, string>) =>
+  new ApiError(429, "rate_limited", "too many requests", undefined, { "retry-after": String(retryAfter), ...headers });
+export const unavailable = (message = "a dependency is unavailable, try again shortly") =>
+  new ApiError(503, "service_unavailable", message, undefined, { "retry-after": "1" });
+
+/** Errors thrown by a client library when its server cannot be reached. */
+export function isDependencyDown(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  const text = `${error.name} ${error.message}`;
+  return (
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "PROTOCOL_CONNECTION_LOST", "ER_CON_COUNT_ERROR", "ENOTFOUND", "EHOSTUNREACH"].includes(String(code)) ||
+    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ConnectionError|NoLivingConnections|connect ECONNREFUSED|Pool is closed|max retries|MaxRetriesPerRequest|Timeout/i.test(text)
+  );
+}
+
+export function envelope(code: string, message: string, details?: unknown[]) {
+  return { error: details && details.length ? { code, message, details } : { code, message } };
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}) {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+}
+
+/** Turns Elysia's validation error into a list of `{ path, message }` without echoing values. */
+function validationDetails(error: unknown): unknown[] {
+  const all = (error as { all?: { path?: string; message?: string; summary?: string }[] }).all ?? [];
+  return all.slice(0, 10).map((e) => ({ path: e.path || "/", message: e.summary ?? e.message ?? "invalid" }));
+}
+
+export const errorHandler = (log: Logger, allowedMethods: (path: string) => string[]) =>
+  new Elysia({ name: "errors" }).onError({ as: "global" }, ({ code, error, request, path }) => {
+    if (error instanceof ApiError) return json(error.status, envelope(error.code, error.message, error.details), error.headers);
+    switch (code) {
+      case "VALIDATION": {
+        const on = (error as { type?: string }).type;
+        // Path, query and header problems are malformed requests (400); body problems are 422.
+        if (on === "params") return json(404, envelope("not_found", "resource not found"));
+        if (on === "query" || on === "headers") return json(400, envelope("bad_request", `invalid ${on}`, validationDetails(error)));
+        return json(422, envelope("validation_failed", "the request body is invalid", validationDetails(error)));
+      }
+      case "PARSE":
+        return json(400, envelope("bad_request", "the request body could not be parsed"));
+      case "NOT_FOUND": {
+        const methods = allowedMethods(path);
+        if (methods.length && !methods.includes(request.method)) {
+          return json(405, envelope("method_not_allowed", `${request.method} is not allowed here`), { allow: methods.join(", ") });
+        }
+        return json(404, envelope("not_found", "route not found"));
+      }
+    }
+    if (isDependencyDown(error)) {
+      log.warn("dependency unavailable", { err: error, path });
+      return json(503, envelope("service_unavailable", "a dependency is unavailable, try again shortly"), { "retry-after": "1" });
+    }
+    log.error("unhandled error", { err: error, path, code: String(code) });
+    return json(500, envelope("internal_error", "internal server error"));
+  });

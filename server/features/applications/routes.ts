@@ -1,0 +1,82 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Elysia, t } from "elysia";
+import type { Deps } from "../../deps.ts";
+import { ListQuery, Page, TokenParams, errors } from "../../common/models.ts";
+import { tokenParam } from "../../common/params.ts";
+import { forbidden, unauthorized } from "../../errors.ts";
+import { Application, ApplicationInput } from "./model.ts";
+import { applicationService } from "./service.ts";
+
+const digest = (value: string) => createHash("sha256").update(value).digest();
+
+/** Constant-time check of `Authorization: Bearer <ADMIN_API_KEY>`. */
+function requireAdmin(header: string | null, adminKey: string) {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? "");
+  if (!match) throw unauthorized("admin key required: send Authorization: Bearer <ADMIN_API_KEY>");
+  if (!timingSafeEqual(digest(match[1]!.trim()), digest(adminKey))) throw forbidden("wrong admin key");
+}
+
+export function applicationRoutes(deps: Deps) {
+  const service = applicationService(deps);
+  const adminKey = deps.config.adminApiKey;
+  const tags = ["applications"];
+
+  const routes = new Elysia({ prefix: "/applications" })
+    .post(
+      "/",
+      async ({ body, set }) => {
+        const app = await service.create(body.name);
+        set.status = 201;
+        set.headers.location = `/api/v1/applications/${app.token}`;
+        return app;
+      },
+      {
+        body: ApplicationInput,
+        response: { 201: Application, ...errors(400, 413, 415, 422, 429, 503) },
+        detail: { tags, summary: "Create an application", description: "Returns the application with its secret token." },
+      },
+    )
+    .get("/:token", ({ params }) => service.get(tokenParam(params.token)), {
+      params: TokenParams,
+      response: { 200: Application, ...errors(404, 429, 503) },
+      detail: { tags, summary: "Get an application" },
+    })
+    .patch("/:token", ({ params, body }) => service.update(tokenParam(params.token), body.name), {
+      params: TokenParams,
+      body: ApplicationInput,
+      response: { 200: Application, ...errors(400, 404, 413, 415, 422, 429, 503) },
+      detail: { tags, summary: "Rename an application" },
+    })
+    .put("/:token", ({ params, body }) => service.update(tokenParam(params.token), body.name), {
+      params: TokenParams,
+      body: ApplicationInput,
+      response: { 200: Application, ...errors(400, 404, 413, 415, 422, 429, 503) },
+      detail: { tags, summary: "Rename an application (same as PATCH)" },
+    })
+    .delete(
+      "/:token",
+      async ({ params, set }) => {
+        await service.remove(tokenParam(params.token));
+        set.status = 204;
+      },
+      {
+        params: TokenParams,
+        response: { 204: t.Void(), ...errors(404, 429, 503) },
+        detail: { tags, summary: "Delete an application with its chats, messages and index entries" },
+      },
+    );
+
+  if (!adminKey) return routes;
+  return routes.get(
+    "/",
+    ({ query, request }) => {
+      requireAdmin(request.headers.get("authorization"), adminKey);
+      return service.list(query.limit ?? 25, query.order ?? "asc", query.cursor);
+    },
+    {
+      query: ListQuery,
+      response: { 200: Page(Application), ...errors(400, 401, 403, 503) },
+      detail: { tags, summary: "List all applications (admin)", security: [{ adminKey: [] }] },
+    },
+  );
+}

@@ -1,0 +1,86 @@
+import { asc, desc, eq, gt, lt, sql } from "drizzle-orm";
+import { applications } from "../../../core/db/schema.ts";
+import type { Deps } from "../../deps.ts";
+import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
+import { notFound } from "../../errors.ts";
+import { newToken } from "../../common/params.ts";
+
+type Row = typeof applications.$inferSelect;
+
+export function toApplication(row: Row) {
+  return {
+    token: row.token,
+    name: row.name,
+    chats_count: row.chatsCount,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+export function applicationService({ db, redis, keys }: Deps) {
+  async function find(token: string): Promise<Row> {
+    const [row] = await db.select().from(applications).where(eq(applications.token, token)).limit(1);
+    if (!row) throw notFound("application");
+    return row;
+  }
+
+  return {
+    find,
+
+    async get(token: string) {
+      return toApplication(await find(token));
+    },
+
+    async create(name: string) {
+      const now = new Date();
+      const token = newToken();
+      const [result] = await db.insert(applications).values({ token, name, createdAt: now, updatedAt: now });
+      const id = result.insertId;
+      // Warm Redis so the first chat create is one round trip; if this fails the cold path seeds it.
+      await redis.scripts.seed_app([keys.app(token)], [id, 0]).catch(() => {});
+      return toApplication({ id, token, name, chatsCount: 0, createdAt: now, updatedAt: now });
+    },
+
+    async update(token: string, name: string) {
+      const row = await find(token);
+      const now = new Date();
+      await db.update(applications).set({ name, updatedAt: now }).where(eq(applications.id, row.id));
+      return toApplication({ ...row, name, updatedAt: now });
+    },
+
+    /**
+     * The row goes first (so a cold Redis cannot re-seed it), then the Redis hash (no new writes),
+     * then an event after every write it accepted, on which the sinks remove the children.
+     */
+    async remove(token: string) {
+      const row = await find(token);
+      await db.delete(applications).where(eq(applications.id, row.id));
+      await redis.del(keys.app(token));
+      await redis.xadd(keys.streamOf(token), "*", "t", "application.deleted", "a", String(row.id), "k", token);
+    },
+
+    async list(limit: number, order: "asc" | "desc", cursor?: string) {
+      const after = cursor ? decodeCursor(cursor, 1)[0]! : undefined;
+      const rows = await db
+        .select()
+        .from(applications)
+        .where(after === undefined ? undefined : order === "asc" ? gt(applications.id, after) : lt(applications.id, after))
+        .orderBy(order === "asc" ? asc(applications.id) : desc(applications.id))
+        .limit(limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        data: page.map(toApplication),
+        next_cursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
+      };
+    },
+
+    /** Highest chat number ever persisted for the application, tombstones included. */
+    async maxChatNumber(appId: number): Promise<number> {
+      const [rows] = (await db.execute(sql`SELECT COALESCE(MAX(number), 0) AS n FROM chats WHERE application_id = ${appId}`)) as unknown as [{ n: number | string }[]];
+      return Number(rows[0]?.n ?? 0);
+    },
+  };
+}
+
+export type ApplicationService = ReturnType<typeof applicationService>;

@@ -1,0 +1,20 @@
+import { t } from "elysia";
+import { Timestamp } from "../../common/models.ts";
+
+export const Chat = t.Object(
+  {
+    number: t.Integer({ minimum: 1, description: "1, 2, 3 … per application" }),
+    name: t.Union([t.String(), t.Null()]),
+    messages_count: t.Integer({ minimum: 0, description: "live messages; may lag by a few seconds" }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { $id: "#/components/schemas/Chat" },
+);
+
+const Name = t.String({ format: "name", description: "1..255 Unicode code points, one line, not blank" });
+
+export const ChatCreate = t.Object({ name: t.Optional(t.Union([Name, t.Null()])) });
+export const ChatUpdate = t.Object({ name: t.Union([Name, t.Null()]) });
+
+export const ChatParams = t.Object({ token: t.String(), chat: t.String({ description: "chat number" }) });

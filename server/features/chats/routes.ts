@@ -1,0 +1,81 @@
+import { Elysia, t } from "elysia";
+import type { Deps } from "../../deps.ts";
+import { ListQuery, Page, TokenParams, errors } from "../../common/models.ts";
+import { numberParam, tokenParam } from "../../common/params.ts";
+import { fingerprint, idempotencyKey } from "../../common/writes.ts";
+import { validationFailed } from "../../errors.ts";
+import { Chat, ChatCreate, ChatParams, ChatUpdate } from "./model.ts";
+import { chatService } from "./service.ts";
+
+const IdempotencyHeaders = t.Object({
+  "idempotency-key": t.Optional(t.String({ description: "1..255 visible ASCII characters; a repeat within 24 h returns the original response" })),
+});
+
+export function chatRoutes(deps: Deps) {
+  const service = chatService(deps);
+  const tags = ["chats"];
+  const params = (p: { token: string; chat: string }) => [tokenParam(p.token), numberParam(p.chat, "chat")] as const;
+  const update = ({ params: p, body }: { params: { token: string; chat: string }; body: { name?: string | null } }) => {
+    if (!("name" in body)) throw validationFailed("name is required (a string, or null to clear it)");
+    return service.update(...params(p), body.name ?? null);
+  };
+
+  return new Elysia({ prefix: "/applications/:token/chats" })
+    .post(
+      "/",
+      async ({ params: p, body, set, request }) => {
+        const token = tokenParam(p.token);
+        const key = idempotencyKey(request.headers.get("idempotency-key"));
+        const name = body.name ?? null;
+        const result = await service.create(token, name, key ? { key, fingerprint: fingerprint("POST", `/chats`, { name }) } : undefined);
+        set.status = 201;
+        set.headers.location = `/api/v1/applications/${token}/chats/${result.chat.number}`;
+        if (result.replayed) set.headers["idempotent-replayed"] = "true";
+        return result.chat;
+      },
+      {
+        params: TokenParams,
+        headers: IdempotencyHeaders,
+        body: ChatCreate,
+        response: { 201: Chat, ...errors(400, 404, 409, 413, 415, 422, 429, 503) },
+        detail: { tags, summary: "Create a chat", description: "The next chat number of the application is allocated atomically." },
+      },
+    )
+    .get("/", ({ params: p, query }) => service.list(tokenParam(p.token), query.limit ?? 25, query.order ?? "asc", query.cursor), {
+      params: TokenParams,
+      query: ListQuery,
+      response: { 200: Page(Chat), ...errors(400, 404, 429, 503) },
+      detail: { tags, summary: "List chats" },
+    })
+    .get("/:chat", ({ params: p }) => service.get(...params(p)), {
+      params: ChatParams,
+      response: { 200: Chat, ...errors(404, 429, 503) },
+      detail: { tags, summary: "Get a chat" },
+    })
+    .patch("/:chat", update, {
+      params: ChatParams,
+      body: ChatUpdate,
+      response: { 200: Chat, ...errors(400, 404, 413, 415, 422, 429, 503) },
+      detail: { tags, summary: "Rename a chat (null clears the name)" },
+    })
+    .put("/:chat", update, {
+      params: ChatParams,
+      body: ChatUpdate,
+      response: { 200: Chat, ...errors(400, 404, 413, 415, 422, 429, 503) },
+      detail: { tags, summary: "Rename a chat (same as PATCH)" },
+    })
+    .delete(
+      "/:chat",
+      async ({ params: p, set }) => {
+        await service.remove(...params(p));
+        set.status = 204;
+      },
+      {
+        params: ChatParams,
+        response: { 204: t.Void(), ...errors(404, 429, 503) },
+        detail: { tags, summary: "Delete a chat and its messages" },
+      },
+    );
+}
+
+export { IdempotencyHeaders };

@@ -1,0 +1,121 @@
+import { sql } from "drizzle-orm";
+import type { Deps } from "../../deps.ts";
+import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
+import { IDEMPOTENCY_TTL_SECONDS, iso, mergePage, parseOverlay, writes } from "../../common/writes.ts";
+import { notFound } from "../../errors.ts";
+
+type MessageRow = { number: number; chat_number: number; body: string; created_at: number; updated_at: number; version: number };
+type Overlay = Omit<MessageRow, "version">;
+
+export const toMessage = (m: Omit<MessageRow, "version">) => ({
+  number: m.number,
+  chat_number: m.chat_number,
+  body: m.body,
+  created_at: iso(m.created_at),
+  updated_at: iso(m.updated_at),
+});
+
+const columns = sql`number, chat_number, body, UNIX_TIMESTAMP(created_at) * 1000 AS created_at, UNIX_TIMESTAMP(updated_at) * 1000 AS updated_at, version`;
+
+function normalize(row: Record<string, unknown>): MessageRow {
+  return {
+    number: Number(row.number),
+    chat_number: Number(row.chat_number),
+    body: String(row.body),
+    created_at: Math.round(Number(row.created_at)),
+    updated_at: Math.round(Number(row.updated_at)),
+    version: Number(row.version),
+  };
+}
+
+export function messageService(deps: Deps) {
+  const { redis, keys } = deps;
+  const w = writes(deps);
+
+  /** The chat must exist (and not be deleted) in Redis, or in MySQL when Redis lost it. */
+  async function liveChat(token: string, chat: number): Promise<number> {
+    const appId = await w.appId(token);
+    let deleted = await redis.hget(keys.chat(token, chat), "deleted");
+    if (deleted === null) {
+      await w.seedChat(token, appId, chat);
+      deleted = await redis.hget(keys.chat(token, chat), "deleted");
+    }
+    if (deleted !== "0") throw notFound("chat");
+    return appId;
+  }
+
+  async function persisted(appId: number, chat: number, n: number): Promise<MessageRow | undefined> {
+    const [row] = await w.query<Record<string, unknown>>(
+      sql`SELECT ${columns} FROM messages WHERE application_id = ${appId} AND chat_number = ${chat} AND number = ${n} AND deleted_at IS NULL`,
+    );
+    return row ? normalize(row) : undefined;
+  }
+
+  async function mutate(token: string, chat: number, n: number, action: "updated" | "deleted", body?: string) {
+    const call = (state: string) => () =>
+      redis.scripts.mutate(
+        [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.channel(token, chat)],
+        [token, "message", action, chat, n, body === undefined ? "0" : "1", body ?? "", state],
+      );
+    let reply = await w.run(call(""), token, chat);
+    if (reply[0] === "NEEDROW") {
+      const row = await persisted(await w.appId(token), chat, n);
+      reply = await w.run(call(row ? JSON.stringify(toOverlay(row)) : "gone"), token, chat);
+    }
+    return JSON.parse(String(reply[2])) as Overlay;
+  }
+
+  const toOverlay = ({ version: _, ...rest }: MessageRow): Overlay => rest;
+
+  return {
+    async create(token: string, chat: number, body: string, idempotency?: { key: string; fingerprint: string }) {
+      const reply = await w.run(
+        () =>
+          redis.scripts.create_message(
+            [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.idempotency(token, idempotency?.key ?? ""), keys.channel(token, chat)],
+            [token, chat, body, idempotency?.fingerprint ?? "", IDEMPOTENCY_TTL_SECONDS],
+          ),
+        token,
+        chat,
+      );
+      const [status, number, , ms] = reply;
+      const at = Number(ms);
+      return { replayed: status === "REPLAY", message: toMessage({ number: Number(number), chat_number: chat, body, created_at: at, updated_at: at }) };
+    },
+
+    async get(token: string, chat: number, n: number) {
+      const appId = await liveChat(token, chat);
+      const pending = parseOverlay<Overlay>(await redis.hget(keys.pending(token, chat), String(n)));
+      if (pending?.deleted) throw notFound("message");
+      const row = pending ? undefined : await persisted(appId, chat, n);
+      const found = pending ?? row;
+      if (!found) throw notFound("message");
+      return toMessage(found);
+    },
+
+    async update(token: string, chat: number, n: number, body: string) {
+      return toMessage(await mutate(token, chat, n, "updated", body));
+    },
+
+    async remove(token: string, chat: number, n: number) {
+      await mutate(token, chat, n, "deleted");
+    },
+
+    async list(token: string, chat: number, limit: number, order: "asc" | "desc", cursor?: string) {
+      const after = cursor ? decodeCursor(cursor, 1)[0] : undefined;
+      const appId = await liveChat(token, chat);
+      const overlay = Object.values(await redis.hgetall(keys.pending(token, chat))).map((e) => parseOverlay<Overlay>(e)!);
+      const hidden = overlay.filter((o) => o.deleted).length;
+      const range = after === undefined ? sql`` : order === "asc" ? sql`AND number > ${after}` : sql`AND number < ${after}`;
+      const rows = (
+        await w.query<Record<string, unknown>>(
+          sql`SELECT ${columns} FROM messages WHERE application_id = ${appId} AND chat_number = ${chat} AND deleted_at IS NULL ${range}
+              ORDER BY number ${order === "asc" ? sql`ASC` : sql`DESC`} LIMIT ${limit + 1 + hidden}`,
+        )
+      ).map(normalize);
+      const page = mergePage(rows, overlay, { limit, order, after });
+      const last = page.items[page.items.length - 1];
+      return { data: page.items.map(toMessage), next_cursor: page.more && last ? encodeCursor([last.number]) : null };
+    },
+  };
+}

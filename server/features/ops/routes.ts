@@ -1,0 +1,47 @@
+import { Elysia, t } from "elysia";
+import type { Deps } from "../../deps.ts";
+
+type State = "up" | "down";
+
+async function check(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<State> {
+  let timer: Timer | undefined;
+  try {
+    await Promise.race([probe(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), timeoutMs)))]);
+    return "up";
+  } catch {
+    return "down";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const Readiness = t.Object({
+  status: t.Union([t.Literal("ready"), t.Literal("unavailable")]),
+  checks: t.Object({ mysql: t.String(), redis: t.String(), elasticsearch: t.String() }),
+});
+
+export function opsRoutes({ pool, redis, es }: Deps) {
+  return new Elysia()
+    .get("/healthz", () => ({ status: "ok" as const }), {
+      response: { 200: t.Object({ status: t.Literal("ok") }) },
+      detail: { tags: ["operations"], summary: "The process is up" },
+    })
+    .get(
+      "/readyz",
+      async ({ set }) => {
+        const [mysql, redisState, elasticsearch] = await Promise.all([
+          check(() => pool.query("SELECT 1")),
+          check(() => redis.ping()),
+          check(() => es.cluster.health({ timeout: "2s" })),
+        ]);
+        const checks = { mysql, redis: redisState, elasticsearch };
+        const ready = Object.values(checks).every((s) => s === "up");
+        set.status = ready ? 200 : 503;
+        return { status: ready ? ("ready" as const) : ("unavailable" as const), checks };
+      },
+      {
+        response: { 200: Readiness, 503: Readiness },
+        detail: { tags: ["operations"], summary: "MySQL, Redis and Elasticsearch answer" },
+      },
+    );
+}

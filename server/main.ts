@@ -1,0 +1,42 @@
+/** API process: configuration, clients, listen, graceful stop. */
+import { ConfigError, loadConfig } from "../core/config.ts";
+import { createDb } from "../core/db/client.ts";
+import { keysFor } from "../core/keys.ts";
+import { createLogger } from "../core/log.ts";
+import { createRedis } from "../core/redis/client.ts";
+import { createElasticsearch } from "../core/search/client.ts";
+import { buildApp } from "./app.ts";
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`configuration error: ${error.message}`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const log = createLogger(config.logLevel, { service: "api", pid: process.pid });
+const { db, pool } = createDb(config.databaseUrl, config.databasePoolSize);
+const redis = createRedis(config.redisUrl);
+const subscriber = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+const es = createElasticsearch(config.elasticsearchUrl);
+const deps = { config, db, pool, redis, subscriber, es, keys: keysFor(config.streamShards), log };
+const app = buildApp(deps);
+
+app.listen({ port: config.port, hostname: "0.0.0.0", maxRequestBodySize: 1024 * 1024 });
+log.info("listening", { port: app.server?.port });
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info("stopping", { signal });
+  await app.stop();
+  await Promise.allSettled([pool.end(), redis.quit(), subscriber.quit(), es.close()]);
+  process.exit(0);
+}
+process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGINT", () => void stop("SIGINT"));

@@ -1,0 +1,21 @@
+/**
+ * Preloaded by bun test (bunfig.toml). Points every test at the test database, Redis db and index
+ * (test:all migrates them first) unless the environment already says otherwise.
+ */
+const defaults: Record<string, string> = {
+  DATABASE_URL: "mysql://chat:chat@127.0.0.1:3306/chat_test",
+  REDIS_URL: "redis://127.0.0.1:6379/1",
+  ELASTICSEARCH_URL: "http://127.0.0.1:9200",
+  SEARCH_INDEX: "messages_test",
+  SEARCH_REFRESH_INTERVAL: "200ms",
+  STREAM_SHARDS: "4",
+  ADMIN_API_KEY: "test-admin-key",
+  LOG_LEVEL: "warn",
+  WORKER_BLOCK_MS: "200",
+  WORKER_CLAIM_IDLE_MS: "2000",
+  WORKER_TRIM_INTERVAL_MS: "1000",
+  WORKER_RETRY_BASE_MS: "50",
+  WORKER_RETRY_MAX_MS: "1000",
+  WORKER_RECONCILE_INTERVAL_MS: "5000",
+};
+for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;

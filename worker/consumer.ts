@@ -1,0 +1,273 @@
+/**
+ * A generic Redis Streams consumer-group reader. It knows nothing of chats: it reads batches (its own
+ * pending entries first, then new ones), hands them to a sink, acknowledges only after the sink
+ * committed, claims entries of consumers that died, dead-letters entries that keep failing, trims
+ * what every group has acknowledged, and stops cleanly between batches.
+ */
+import type Redis from "ioredis";
+import type { Logger } from "../core/log.ts";
+
+export type Entry = { stream: string; id: string; fields: string[] };
+
+export type Sink<T> = {
+  name: string;
+  group: string;
+  /** Applies a batch; must be idempotent (an entry can be delivered again after a crash). */
+  handle(items: T[]): Promise<void>;
+  /** True for outages (retry the same batch forever, with backoff), false for bad data. */
+  isTransient(error: unknown): boolean;
+};
+
+export type ConsumerOptions<T> = {
+  redis: Redis;
+  /** A connection of its own: XREADGROUP BLOCK holds it for up to blockMs. */
+  blocking: Redis;
+  streams: string[];
+  /** Every group that reads these streams: trimming keeps what any of them still needs. */
+  allGroups: string[];
+  consumer: string;
+  deadLetter: string;
+  batchSize: number;
+  blockMs: number;
+  claimIdleMs: number;
+  maxDeliveries: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  trimIntervalMs: number;
+  log: Logger;
+  /** Parses an entry; a throw sends the entry straight to the dead-letter stream. */
+  decode(entry: Entry): T;
+  sink: Sink<T>;
+  /** Called after each committed batch (metrics, tests). */
+  onBatch?: (count: number) => void;
+};
+
+type Raw = [string, [string, string[]][]][] | null;
+
+export class StreamConsumer<T> {
+  private stopping = false;
+  private failures = 0;
+  private readOwnPending = true;
+  private lastClaim = 0;
+  private lastTrim = 0;
+  private claimCursors = new Map<string, string>();
+  private attempts = new Map<string, number>();
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly o: ConsumerOptions<T>) {}
+
+  start(): Promise<void> {
+    this.stopped ??= this.loop();
+    return this.stopped;
+  }
+
+  /** Finishes the batch in hand, acknowledges it, and resolves when the loop has ended. */
+  stop(): Promise<void> {
+    this.stopping = true;
+    return this.stopped ?? Promise.resolve();
+  }
+
+  private async loop(): Promise<void> {
+    const { log, sink } = this.o;
+    log.info("consumer started", { group: sink.group, streams: this.o.streams.length });
+    while (!this.stopping) {
+      try {
+        const entries = await this.next();
+        if (entries.length) await this.process(entries);
+        if (Date.now() - this.lastTrim >= this.o.trimIntervalMs) await this.trim();
+      } catch (error) {
+        if (String((error as Error)?.message).includes("NOGROUP")) {
+          await this.createGroups().catch(() => {});
+          continue;
+        }
+        log.warn("consumer loop error", { group: sink.group, err: error });
+        await this.backoff();
+      }
+    }
+    log.info("consumer stopped", { group: sink.group });
+  }
+
+  private async next(): Promise<Entry[]> {
+    if (this.readOwnPending) {
+      const own = await this.read("0", false);
+      if (own.length) return own;
+      this.readOwnPending = false;
+    }
+    if (Date.now() - this.lastClaim >= this.o.claimIdleMs / 2) {
+      this.lastClaim = Date.now();
+      const claimed = await this.claim();
+      if (claimed.length) return claimed;
+    }
+    return this.read(">", true);
+  }
+
+  private async read(id: string, block: boolean): Promise<Entry[]> {
+    const { streams, sink, consumer, batchSize, blockMs } = this.o;
+    const args: (string | number)[] = ["GROUP", sink.group, consumer, "COUNT", batchSize];
+    if (block) args.push("BLOCK", blockMs);
+    args.push("STREAMS", ...streams, ...streams.map(() => id));
+    const conn = block ? this.o.blocking : this.o.redis;
+    let timer: Timer | undefined;
+    // A client-side limit too: a connection that silently died would otherwise block forever.
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        conn.disconnect(true);
+        reject(new Error("XREADGROUP timed out"));
+      }, blockMs + 5000);
+    });
+    try {
+      const raw = (await Promise.race([(conn as any).xreadgroup(...args), timeout])) as Raw;
+      return flatten(raw);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Takes over entries that another consumer read but did not acknowledge within claimIdleMs. */
+  private async claim(): Promise<Entry[]> {
+    const { redis, streams, sink, consumer, claimIdleMs, batchSize } = this.o;
+    const out: Entry[] = [];
+    for (const stream of streams) {
+      const cursor = this.claimCursors.get(stream) ?? "0-0";
+      const [next, claimed] = (await redis.xautoclaim(stream, sink.group, consumer, claimIdleMs, cursor, "COUNT", batchSize)) as [string, [string, string[] | null][]];
+      this.claimCursors.set(stream, next);
+      const live = claimed.filter(([, fields]) => fields !== null) as [string, string[]][];
+      if (!live.length) continue;
+      // A claimed entry that was delivered too often (it may crash its consumers) is dead-lettered.
+      const pending = (await redis.xpending(stream, sink.group, live[0]![0], live[live.length - 1]![0], live.length, consumer)) as [string, string, number, number][];
+      const deliveries = new Map(pending.map(([id, , , count]) => [id, count]));
+      for (const [id, fields] of live) {
+        const entry = { stream, id, fields };
+        if ((deliveries.get(id) ?? 0) > this.o.maxDeliveries) await this.deadLetter(entry, "delivered too many times");
+        else out.push(entry);
+      }
+      if (out.length) this.o.log.info("claimed entries of an idle consumer", { group: sink.group, stream, count: out.length });
+    }
+    return out;
+  }
+
+  private async process(entries: Entry[]): Promise<void> {
+    const items: T[] = [];
+    const good: Entry[] = [];
+    for (const entry of entries) {
+      try {
+        items.push(this.o.decode(entry));
+        good.push(entry);
+      } catch (error) {
+        await this.deadLetter(entry, `malformed: ${(error as Error).message}`);
+      }
+    }
+    if (!good.length) return;
+    try {
+      await this.o.sink.handle(items);
+      await this.ack(good);
+      this.failures = 0;
+      for (const e of good) this.attempts.delete(e.id);
+      this.o.onBatch?.(good.length);
+    } catch (error) {
+      if (this.o.sink.isTransient(error)) {
+        this.o.log.warn("sink unavailable, retrying", { group: this.o.sink.group, err: error, failures: this.failures });
+        this.readOwnPending = true;
+        await this.backoff();
+        return;
+      }
+      if (good.length > 1) {
+        // Find the bad entry: apply the batch one entry at a time.
+        for (let i = 0; i < good.length && !this.stopping; i++) await this.process([good[i]!]);
+        this.readOwnPending = true;
+        return;
+      }
+      const entry = good[0]!;
+      const attempts = (this.attempts.get(entry.id) ?? 0) + 1;
+      this.attempts.set(entry.id, attempts);
+      this.o.log.warn("entry failed", { group: this.o.sink.group, id: entry.id, attempts, err: error });
+      if (attempts >= this.o.maxDeliveries) {
+        this.attempts.delete(entry.id);
+        await this.deadLetter(entry, (error as Error)?.message ?? String(error));
+      } else {
+        this.readOwnPending = true;
+        await this.backoff();
+      }
+    }
+  }
+
+  private async ack(entries: Entry[]): Promise<void> {
+    const byStream = new Map<string, string[]>();
+    for (const e of entries) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e.id]);
+    const pipeline = this.o.redis.pipeline();
+    for (const [stream, ids] of byStream) pipeline.xack(stream, this.o.sink.group, ...ids);
+    const results = await pipeline.exec();
+    for (const [error] of results ?? []) if (error) throw error;
+  }
+
+  private async deadLetter(entry: Entry, reason: string): Promise<void> {
+    const { redis, deadLetter, sink } = this.o;
+    await redis.xadd(deadLetter, "*", "stream", entry.stream, "entry", entry.id, "group", sink.group, "reason", reason.slice(0, 500), "fields", JSON.stringify(entry.fields));
+    await redis.xack(entry.stream, sink.group, entry.id);
+    this.o.log.error("entry dead-lettered", { group: sink.group, stream: entry.stream, id: entry.id, reason: reason.slice(0, 200) });
+  }
+
+  /** Removes entries that every group has acknowledged, never one still pending or unread. */
+  private async trim(): Promise<void> {
+    this.lastTrim = Date.now();
+    for (const stream of this.o.streams) {
+      const min = await safeTrimPoint(this.o.redis, stream, this.o.allGroups);
+      if (min) await this.o.redis.xtrim(stream, "MINID", min);
+    }
+  }
+
+  private async createGroups(): Promise<void> {
+    for (const stream of this.o.streams) {
+      for (const group of this.o.allGroups) {
+        await this.o.redis.xgroup("CREATE", stream, group, "0", "MKSTREAM").catch((e: Error) => {
+          if (!e.message.includes("BUSYGROUP")) throw e;
+        });
+      }
+    }
+  }
+
+  private async backoff(): Promise<void> {
+    const { retryBaseMs, retryMaxMs } = this.o;
+    const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(this.failures++, 20));
+    await Bun.sleep(delay / 2 + Math.random() * (delay / 2));
+  }
+}
+
+function flatten(raw: Raw): Entry[] {
+  const out: Entry[] = [];
+  for (const [stream, entries] of raw ?? []) for (const [id, fields] of entries) if (fields) out.push({ stream, id, fields });
+  return out;
+}
+
+const compareIds = (a: string, b: string) => {
+  const [am, as] = a.split("-").map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split("-").map(BigInt) as [bigint, bigint];
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+};
+
+/**
+ * The lowest id some group may still need: its oldest pending entry, or else the last entry it was
+ * delivered. Undefined when a group is missing (it will read from the start).
+ */
+export async function safeTrimPoint(redis: Redis, stream: string, groups: string[]): Promise<string | undefined> {
+  const info = (await redis.xinfo("GROUPS", stream)) as unknown[][];
+  const byName = new Map<string, Record<string, unknown>>();
+  for (const row of info) {
+    const record: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
+    byName.set(String(record.name), record);
+  }
+  let min: string | undefined;
+  for (const group of groups) {
+    const record = byName.get(group);
+    if (!record) return undefined;
+    let point = String(record["last-delivered-id"]);
+    if (Number(record.pending) > 0) {
+      const summary = (await redis.xpending(stream, group)) as [number, string, string, unknown];
+      if (summary[1]) point = summary[1];
+    }
+    if (point === "0-0") return undefined;
+    if (!min || compareIds(point, min) < 0) min = point;
+  }
+  return min;
+}

@@ -1,0 +1,70 @@
+/** Worker process: one consumer per sink (each its own consumer group), stopped cleanly on SIGTERM. */
+import { ConfigError, loadConfig } from "../core/config.ts";
+import { createDb } from "../core/db/client.ts";
+import { parseEvent, type StreamEvent } from "../core/events.ts";
+import { groups, keysFor } from "../core/keys.ts";
+import { createLogger } from "../core/log.ts";
+import { createRedis } from "../core/redis/client.ts";
+import { StreamConsumer, type Sink } from "./consumer.ts";
+import { startReconciler } from "./reconcile.ts";
+import { mysqlSink } from "./sinks/mysql.ts";
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`configuration error: ${error.message}`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const log = createLogger(config.logLevel, { service: "worker", pid: process.pid });
+const keys = keysFor(config.streamShards);
+const redisOptions = { enableOfflineQueue: true, maxRetriesPerRequest: null };
+const redis = createRedis(config.redisUrl, redisOptions);
+const { pool } = createDb(config.databaseUrl, config.databasePoolSize);
+
+const sinks: Record<string, () => Sink<StreamEvent>> = {
+  mysql: () => mysqlSink({ pool, redis, keys }),
+};
+
+const consumers = config.worker.sinks.map((name) => {
+  const make = sinks[name];
+  if (!make) {
+    log.warn("unknown sink in WORKER_SINKS, skipped", { sink: name });
+    return undefined;
+  }
+  const sink = make();
+  return new StreamConsumer<StreamEvent>({
+    redis,
+    blocking: createRedis(config.redisUrl, redisOptions),
+    streams: keys.streams(),
+    allGroups: Object.values(groups),
+    consumer: config.worker.consumerName,
+    deadLetter: keys.deadLetter,
+    ...config.worker,
+    log,
+    decode: (entry) => parseEvent(entry.stream, entry.id, entry.fields),
+    sink,
+  });
+}).filter((c) => c !== undefined);
+
+const reconciler = config.worker.sinks.includes("mysql") ? startReconciler({ pool, log, intervalMs: config.worker.reconcileIntervalMs }) : undefined;
+const running = Promise.all(consumers.map((c) => c.start()));
+log.info("worker started", { sinks: config.worker.sinks, consumer: config.worker.consumerName });
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info("stopping after the batch in hand", { signal });
+  reconciler?.stop();
+  await Promise.all(consumers.map((c) => c.stop()));
+  await running;
+  await Promise.allSettled([pool.end(), redis.quit()]);
+  process.exit(0);
+}
+process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGINT", () => void stop("SIGINT"));

@@ -1,0 +1,182 @@
+/**
+ * The MySQL sink: one transaction per batch. Rows are upserted last-writer-wins by version, a
+ * tombstone (deleted_at) is never lifted, and the counts move by what the batch changed (read with
+ * FOR UPDATE first), so a redelivered batch changes nothing twice. After the commit, the pending
+ * overlay entries that are now persisted leave Redis.
+ */
+import type { PoolConnection } from "mysql2/promise";
+import type { Pool } from "../../core/db/client.ts";
+import { newerState, type ChatEvent, type MessageEvent, type StreamEvent } from "../../core/events.ts";
+import type { Keys } from "../../core/keys.ts";
+import type { RedisClient } from "../../core/redis/client.ts";
+import type { Sink } from "../consumer.ts";
+import { isOutage } from "./errors.ts";
+
+type RowState = { version: number; deleted: boolean };
+const key2 = (a: number, c: number) => `${a}:${c}`;
+const key3 = (a: number, c: number, n: number) => `${a}:${c}:${n}`;
+const date = (ms: number | null) => (ms === null ? null : new Date(ms));
+
+function newest<E extends ChatEvent | MessageEvent>(events: E[], keyOf: (e: E) => string): Map<string, E> {
+  const out = new Map<string, E>();
+  for (const e of events) {
+    const k = keyOf(e);
+    const prev = out.get(k);
+    out.set(k, prev ? newerState(prev, e) : e);
+  }
+  return out;
+}
+
+/** +1 when a row becomes live, -1 when a live row is deleted, 0 otherwise. */
+function liveDelta(before: RowState | undefined, after: { deletedAt: number | null; version: number }): number {
+  const wasLive = before !== undefined && !before.deleted && before.version > 0;
+  const isLive = after.deletedAt === null && !(before?.deleted ?? false);
+  if (!wasLive && isLive) return 1;
+  if (wasLive && !isLive) return -1;
+  return 0;
+}
+
+export function mysqlSink({ pool, redis, keys }: { pool: Pool; redis: RedisClient; keys: Keys }): Sink<StreamEvent> {
+  async function apply(conn: PoolConnection, events: StreamEvent[]) {
+    const appDeletes = events.filter((e) => e.type === "application.deleted");
+    const changes = events.filter((e): e is ChatEvent | MessageEvent => e.type !== "application.deleted");
+
+    // Events of applications deleted meanwhile are dropped (the app's delete event cleans up).
+    const appIds = [...new Set(changes.map((e) => e.appId))];
+    const live = new Set<number>();
+    if (appIds.length) {
+      const [rows] = await conn.query(`SELECT id FROM applications WHERE id IN (?)`, [appIds]);
+      for (const r of rows as { id: number }[]) live.add(Number(r.id));
+    }
+    const chatEvents = newest(changes.filter((e): e is ChatEvent => e.type.startsWith("chat.") && live.has(e.appId)), (e) => key2(e.appId, e.chat));
+    const messageEvents = newest(changes.filter((e): e is MessageEvent => e.type.startsWith("message.") && live.has(e.appId)), (e) => key3(e.appId, e.chat, e.number));
+
+    // Every chat the batch touches, locked, with its state before the batch.
+    const touchedChats = new Map<string, [number, number]>();
+    for (const e of [...chatEvents.values(), ...messageEvents.values()]) touchedChats.set(key2(e.appId, e.chat), [e.appId, e.chat]);
+    const chatsBefore = new Map<string, RowState>();
+    if (touchedChats.size) {
+      const [rows] = await conn.query(
+        `SELECT application_id a, number c, version v, deleted_at IS NOT NULL d FROM chats WHERE (application_id, number) IN (?) FOR UPDATE`,
+        [[...touchedChats.values()]],
+      );
+      for (const r of rows as { a: number; c: number; v: number; d: number }[]) chatsBefore.set(key2(Number(r.a), Number(r.c)), { version: Number(r.v), deleted: !!Number(r.d) });
+    }
+
+    // Chats: counts per application, then one multi-row upsert.
+    const appDelta = new Map<number, number>();
+    const deletedChats: [number, number][] = [];
+    for (const [k, e] of chatEvents) {
+      const before = chatsBefore.get(k);
+      const delta = liveDelta(before, e);
+      if (delta) appDelta.set(e.appId, (appDelta.get(e.appId) ?? 0) + delta);
+      if (e.deletedAt !== null) deletedChats.push([e.appId, e.chat]);
+    }
+    if (chatEvents.size) {
+      const rows = [...chatEvents.values()].map((e) => [e.appId, e.chat, e.name, 0, e.version, date(e.deletedAt), date(e.createdAt), date(e.updatedAt)]);
+      await conn.query(
+        `INSERT INTO chats (application_id, number, name, messages_count, version, deleted_at, created_at, updated_at) VALUES ?
+         ON DUPLICATE KEY UPDATE
+           name = IF(VALUES(version) > version AND deleted_at IS NULL, VALUES(name), name),
+           created_at = LEAST(created_at, VALUES(created_at)),
+           updated_at = IF(VALUES(version) > version AND deleted_at IS NULL, VALUES(updated_at), updated_at),
+           deleted_at = COALESCE(deleted_at, VALUES(deleted_at)),
+           version = GREATEST(version, VALUES(version))`,
+        [rows],
+      );
+    }
+    const chatDeleted = (a: number, c: number) =>
+      chatsBefore.get(key2(a, c))?.deleted || chatEvents.get(key2(a, c))?.deletedAt != null;
+
+    // Messages of deleted chats are dropped; the rest are counted against their state before.
+    const messages = [...messageEvents.values()].filter((e) => !chatDeleted(e.appId, e.chat));
+    const chatDelta = new Map<string, { a: number; c: number; delta: number; ts: number }>();
+    if (messages.length) {
+      const byChat = new Map<string, MessageEvent[]>();
+      for (const e of messages) byChat.set(key2(e.appId, e.chat), [...(byChat.get(key2(e.appId, e.chat)) ?? []), e]);
+      const where = [...byChat.values()].map(() => `(application_id = ? AND chat_number = ? AND number IN (?))`).join(" OR ");
+      const params = [...byChat.values()].flatMap((list) => [list[0]!.appId, list[0]!.chat, list.map((e) => e.number)]);
+      const [rows] = await conn.query(`SELECT application_id a, chat_number c, number n, version v, deleted_at IS NOT NULL d FROM messages WHERE ${where} FOR UPDATE`, params);
+      const before = new Map<string, RowState>();
+      for (const r of rows as { a: number; c: number; n: number; v: number; d: number }[]) before.set(key3(Number(r.a), Number(r.c), Number(r.n)), { version: Number(r.v), deleted: !!Number(r.d) });
+      for (const e of messages) {
+        const k = key2(e.appId, e.chat);
+        const entry = chatDelta.get(k) ?? { a: e.appId, c: e.chat, delta: 0, ts: e.createdAt };
+        entry.delta += liveDelta(before.get(key3(e.appId, e.chat, e.number)), e);
+        entry.ts = Math.min(entry.ts, e.createdAt);
+        chatDelta.set(k, entry);
+      }
+      await conn.query(
+        `INSERT INTO messages (application_id, chat_number, number, body, version, deleted_at, created_at, updated_at) VALUES ?
+         ON DUPLICATE KEY UPDATE
+           body = IF(VALUES(version) > version AND deleted_at IS NULL, VALUES(body), body),
+           created_at = LEAST(created_at, VALUES(created_at)),
+           updated_at = IF(VALUES(version) > version AND deleted_at IS NULL, VALUES(updated_at), updated_at),
+           deleted_at = COALESCE(deleted_at, VALUES(deleted_at)),
+           version = GREATEST(version, VALUES(version))`,
+        [messages.map((e) => [e.appId, e.chat, e.number, e.body, e.version, date(e.deletedAt), date(e.createdAt), date(e.updatedAt)])],
+      );
+    }
+
+    // A message can overtake its chat's create event (two consumers): keep a placeholder row
+    // (version 0, hidden from reads) to carry the count until the chat event fills it in.
+    const missingChats = [...chatDelta.values()].filter((d) => !chatsBefore.has(key2(d.a, d.c)) && !chatEvents.has(key2(d.a, d.c)));
+    if (missingChats.length) {
+      await conn.query(`INSERT IGNORE INTO chats (application_id, number, name, messages_count, version, created_at, updated_at) VALUES ?`, [
+        missingChats.map((d) => [d.a, d.c, null, 0, 0, new Date(d.ts), new Date(d.ts)]),
+      ]);
+    }
+    for (const d of chatDelta.values()) {
+      if (!d.delta) continue;
+      const set = d.delta > 0 ? `messages_count = messages_count + ?` : `messages_count = messages_count - LEAST(messages_count, ?)`;
+      await conn.query(`UPDATE chats SET ${set} WHERE application_id = ? AND number = ?`, [Math.abs(d.delta), d.a, d.c]);
+    }
+    for (const [appId, delta] of appDelta) {
+      if (!delta) continue;
+      const set = delta > 0 ? `chats_count = chats_count + ?` : `chats_count = chats_count - LEAST(chats_count, ?)`;
+      await conn.query(`UPDATE applications SET ${set} WHERE id = ?`, [Math.abs(delta), appId]);
+    }
+    if (deletedChats.length) {
+      await conn.query(`DELETE FROM messages WHERE (application_id, chat_number) IN (?)`, [deletedChats]);
+    }
+    for (const e of appDeletes) {
+      await conn.query(`DELETE FROM messages WHERE application_id = ?`, [e.appId]);
+      await conn.query(`DELETE FROM chats WHERE application_id = ?`, [e.appId]);
+    }
+    return { chats: [...chatEvents.values()], messages: [...messageEvents.values()], deletedChats: [...chatEvents.values()].filter((e) => e.deletedAt !== null) };
+  }
+
+  /** The overlay entries now persisted (same or older version) leave Redis. */
+  async function release(applied: { chats: ChatEvent[]; messages: MessageEvent[]; deletedChats: ChatEvent[] }) {
+    const byKey = new Map<string, (string | number)[]>();
+    const add = (key: string, n: number, v: number) => byKey.set(key, [...(byKey.get(key) ?? []), n, v]);
+    for (const e of applied.chats) add(keys.pendingChats(e.token), e.chat, e.version);
+    for (const e of applied.messages) add(keys.pending(e.token, e.chat), e.number, e.version);
+    const pipeline = redis.pipeline();
+    for (const [key, args] of byKey) (pipeline as any).release_pending(key, ...args);
+    for (const e of applied.deletedChats) pipeline.del(keys.pending(e.token, e.chat));
+    const results = await pipeline.exec();
+    for (const [error] of results ?? []) if (error) throw error;
+  }
+
+  return {
+    name: "mysql",
+    group: "mysql",
+    isTransient: isOutage,
+    async handle(events) {
+      const conn = await pool.getConnection();
+      let applied;
+      try {
+        await conn.beginTransaction();
+        applied = await apply(conn, events);
+        await conn.commit();
+      } catch (error) {
+        await conn.rollback().catch(() => {});
+        throw error;
+      } finally {
+        conn.release();
+      }
+      await release(applied);
+    },
+  };
+}
