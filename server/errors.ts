@@ -60,14 +60,18 @@ function validationDetails(error: unknown): unknown[] {
 
 export const errorHandler = (log: Logger, allowedMethods: (path: string) => string[]) =>
   new Elysia({ name: "errors" }).onError({ as: "global" }, ({ code, error, request, path }) => {
+    // Our body parser's errors reach here wrapped in Elysia's ParseError.
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause instanceof ApiError) error = cause;
     if (error instanceof ApiError) return json(error.status, envelope(error.code, error.message, error.details), error.headers);
     switch (code) {
       case "VALIDATION": {
         const on = (error as { type?: string }).type;
         // Path, query and header problems are malformed requests (400); body problems are 422.
         if (on === "params") return json(404, envelope("not_found", "resource not found"));
-        if (on === "query" || on === "headers") return json(400, envelope("bad_request", `invalid ${on}`, validationDetails(error)));
-        return json(422, envelope("validation_failed", "the request body is invalid", validationDetails(error)));
+        if (on === "body") return json(422, envelope("validation_failed", "the request body is invalid", validationDetails(error)));
+        if (on === "response") break;
+        return json(400, envelope("bad_request", "invalid query or header parameters", validationDetails(error)));
       }
       case "PARSE":
         return json(400, envelope("bad_request", "the request body could not be parsed"));

@@ -79,11 +79,14 @@ describe("application errors", () => {
   });
 
   test("invalid names are 422 and create nothing", async () => {
-    const invalid: unknown[] = [{}, { name: "" }, { name: "   " }, { name: "x".repeat(256) }, { name: "😀".repeat(256) }, { name: 42 }, { name: null }, { name: ["a"] }, { name: "two\nlines" }, { name: "nul\u0000" }, { name: "\ud800" }, [], "str", 7];
+    const invalid: unknown[] = [{}, { name: "" }, { name: "   " }, { name: "x".repeat(256) }, { name: "😀".repeat(256) }, { name: 42 }, { name: null }, { name: ["a"] }, { name: "two\nlines" }, { name: "nul\u0000" }, { name: "\ud800" }, []];
     for (const body of invalid) {
       const res = await call(base, "POST", "/applications", body);
       expect([res.status, body]).toEqual([422, body]);
       expect(errorCode(res)).toBe("validation_failed");
+    }
+    for (const raw of ['"str"', "7", "null", "true"]) {
+      expect((await call(base, "POST", "/applications", raw, { "content-type": "application/json" })).status).toBe(422);
     }
     const { json: app } = await call(base, "POST", "/applications", { name: "keep" });
     const res = await call(base, "PATCH", `/applications/${app.token}`, { name: "" });

@@ -1,0 +1,53 @@
+/** Direct handles on the test services, for assertions the HTTP API cannot make (what MySQL holds). */
+import mysql from "mysql2/promise";
+import Redis from "ioredis";
+import { loadConfig } from "../../core/config.ts";
+import { groups, keysFor } from "../../core/keys.ts";
+
+export const config = loadConfig();
+export const keys = keysFor(config.streamShards);
+
+let pool: mysql.Pool | undefined;
+export function db() {
+  pool ??= mysql.createPool({ uri: config.databaseUrl, connectionLimit: 4, timezone: "Z" });
+  return pool;
+}
+
+let redis: Redis | undefined;
+export function redisClient() {
+  redis ??= new Redis(config.redisUrl);
+  return redis;
+}
+
+export async function rows<T = Record<string, any>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const [result] = await db().query(sql, params);
+  return result as T[];
+}
+
+export async function appId(token: string): Promise<number> {
+  const [row] = await rows<{ id: number }>("SELECT id FROM applications WHERE token = ?", [token]);
+  if (!row) throw new Error("no such application");
+  return Number(row.id);
+}
+
+/** Resolves when the given group has read and acknowledged every entry of every shard. */
+export async function drained(group: string = groups.mysql, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    let busy = false;
+    for (const stream of keys.streams()) {
+      const info = (await redisClient().xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
+      // Entries but no group yet (a flushed Redis): the worker has not re-created it.
+      if (!info.some((row) => row[1] === group) && (await redisClient().xlen(stream)) > 0) busy = true;
+      for (const row of info) {
+        const record: Record<string, unknown> = {};
+        for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
+        if (record.name !== group) continue;
+        if (Number(record.pending) > 0 || (record.lag !== null && Number(record.lag) > 0)) busy = true;
+      }
+    }
+    if (!busy) return;
+    await Bun.sleep(50);
+  }
+  throw new Error(`group ${group} did not drain within ${timeoutMs} ms`);
+}

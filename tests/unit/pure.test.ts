@@ -1,0 +1,123 @@
+import { describe, expect, test } from "bun:test";
+import { newerState, parseEvent, MalformedEventError } from "../../core/events.ts";
+import { fnv1a, keysFor, shardOf } from "../../core/keys.ts";
+import { decodeCursor, encodeCursor } from "../../server/common/cursor.ts";
+import { numberParam, redactPath, tokenParam } from "../../server/common/params.ts";
+import { isValidBody, isValidName } from "../../server/common/text.ts";
+import { fingerprint, idempotencyKey, mergePage, parseOverlay } from "../../server/common/writes.ts";
+import { loadConfig, ConfigError } from "../../core/config.ts";
+import { loadLua, scriptFiles } from "../../core/redis/scripts.ts";
+
+describe("cursors", () => {
+  test("round-trip and reject anything not made by us", () => {
+    expect(decodeCursor(encodeCursor([42]), 1)).toEqual([42]);
+    expect(decodeCursor(encodeCursor([1, 2]), 2)).toEqual([1, 2]);
+    for (const bad of ["", "!!!", "bm9wZQ", encodeCursor([1, 2]), encodeCursor([-1]), encodeCursor([1.5]), Buffer.from('{"a":1}').toString("base64url"), "A".repeat(600)]) {
+      expect(() => decodeCursor(bad, 1)).toThrow();
+    }
+  });
+});
+
+describe("events", () => {
+  const fields = (extra: Record<string, string>) => Object.entries({ a: "7", k: "tok", c: "3", v: "100", ts: "1000", u: "1000", ...extra }).flat();
+  test("parse message and chat events", () => {
+    expect(parseEvent("s", "1-0", fields({ t: "message.created", n: "5", b: "hi" }))).toMatchObject({ type: "message.created", appId: 7, chat: 3, number: 5, body: "hi", version: 100, deletedAt: null });
+    expect(parseEvent("s", "1-0", fields({ t: "chat.created" }))).toMatchObject({ type: "chat.created", name: null });
+    expect(parseEvent("s", "1-0", fields({ t: "chat.deleted", nm: "x", d: "2000" }))).toMatchObject({ name: "x", deletedAt: 2000 });
+  });
+  test("reject malformed entries", () => {
+    expect(() => parseEvent("s", "1-0", fields({ t: "nope" }))).toThrow(MalformedEventError);
+    expect(() => parseEvent("s", "1-0", fields({ t: "message.created", n: "x", b: "hi" }))).toThrow(MalformedEventError);
+    expect(() => parseEvent("s", "1-0", fields({ t: "message.created", n: "1" }))).toThrow(MalformedEventError);
+  });
+  test("newer state: higher version wins, a tombstone is never lifted, order does not matter", () => {
+    const live = (version: number) => ({ version, deletedAt: null as number | null });
+    const dead = (version: number) => ({ version, deletedAt: 1 as number | null });
+    expect(newerState(live(1), live(2)).version).toBe(2);
+    expect(newerState(live(2), live(1)).version).toBe(2);
+    expect(newerState(dead(1), live(5)).deletedAt).toBe(1);
+    expect(newerState(live(5), dead(1)).deletedAt).toBe(1);
+    const events = [live(1), live(3), dead(2), live(4)];
+    const folds = [events, [...events].reverse(), [events[2]!, events[0]!, events[3]!, events[1]!]].map((list) => list.reduce((a, b) => newerState(a, b)));
+    expect(new Set(folds.map((s) => JSON.stringify(s))).size).toBe(1);
+  });
+});
+
+describe("keys", () => {
+  test("FNV-1a matches known vectors; shards are stable and in range", () => {
+    expect(fnv1a("")).toBe(0x811c9dc5);
+    expect(fnv1a("a")).toBe(0xe40c292c);
+    expect(fnv1a("foobar")).toBe(0xbf9cf968);
+    for (const token of ["x", "abc", "Z".repeat(32)]) expect(shardOf(token, 16)).toBeLessThan(16);
+  });
+  test("every key of one application shares one hash tag with its stream", () => {
+    const keys = keysFor(8);
+    const tag = (key: string) => /\{[^}]+\}/.exec(key)![0];
+    const token = "T".repeat(32);
+    const all = [keys.app(token), keys.chat(token, 1), keys.pending(token, 1), keys.pendingChats(token), keys.idempotency(token, "k"), keys.channel(token, 1), keys.streamOf(token)];
+    expect(new Set(all.map(tag)).size).toBe(1);
+  });
+});
+
+describe("text rules", () => {
+  test("names", () => {
+    expect(isValidName("ok")).toBe(true);
+    expect(isValidName("😀".repeat(255))).toBe(true);
+    expect(isValidName("😀".repeat(256))).toBe(false);
+    for (const bad of ["", "  ", "a\nb", "a\tb", "\u0000", "\ud800"]) expect(isValidName(bad)).toBe(false);
+  });
+  test("bodies keep tab, newline and carriage return; refuse other controls", () => {
+    expect(isValidBody("a\n\tb\r")).toBe(true);
+    expect(isValidBody("x".repeat(10_000))).toBe(true);
+    expect(isValidBody("x".repeat(10_001))).toBe(false);
+    for (const bad of ["", " \n ", "\u0000", "\u001b[31m", "\udfff"]) expect(isValidBody(bad)).toBe(false);
+  });
+});
+
+describe("request helpers", () => {
+  test("path parameters", () => {
+    expect(numberParam("12", "chat")).toBe(12);
+    for (const bad of ["0", "01", "-1", "1.0", "2147483648", "abc", ""]) expect(() => numberParam(bad, "chat")).toThrow();
+    expect(() => tokenParam("short")).toThrow();
+    expect(redactPath("/api/v1/applications/SECRET/chats/1")).toBe("/api/v1/applications/***/chats/1");
+  });
+  test("idempotency keys and fingerprints", () => {
+    expect(idempotencyKey(undefined)).toBeUndefined();
+    expect(idempotencyKey("abc-123")).toBe("abc-123");
+    for (const bad of ["", "has space", "é", "x".repeat(256)]) expect(() => idempotencyKey(bad)).toThrow();
+    expect(fingerprint("POST", "/a", { x: 1 })).toBe(fingerprint("POST", "/a", { x: 1 }));
+    expect(fingerprint("POST", "/a", { x: 1 })).not.toBe(fingerprint("POST", "/b", { x: 1 }));
+  });
+  test("overlay merge: newer versions win, pending deletes hide rows, keyset order kept", () => {
+    const row = (number: number, version: number, body = `r${number}`) => ({ number, version, body });
+    const rows = [row(1, 1), row(2, 1), row(3, 1)];
+    const overlay = [{ ...row(2, 5, "edited") }, { ...row(3, 5), deleted: true }, row(4, 6), row(0, 9)];
+    const page = mergePage(rows, overlay, { limit: 10, order: "asc", after: 0 });
+    expect(page.items.map((i) => [i.number, i.body])).toEqual([[1, "r1"], [2, "edited"], [4, "r4"]]);
+    const desc = mergePage(rows, overlay, { limit: 2, order: "desc" });
+    expect(desc.items.map((i) => i.number)).toEqual([4, 2]);
+    expect(desc.more).toBe(true);
+    expect(parseOverlay<{ number: number }>('17|{"number":3}')).toEqual({ number: 3, version: 17 });
+  });
+});
+
+describe("configuration", () => {
+  test("defaults work and bad values name the variable", () => {
+    expect(loadConfig({}).port).toBe(3000);
+    expect(() => loadConfig({ PORT: "abc" })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: "70000" })).toThrow(/PORT/);
+    expect(() => loadConfig({ REDIS_URL: "http://x" })).toThrow(/REDIS_URL/);
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: "" }).rateLimitPerMinute).toBeNull();
+  });
+});
+
+describe("lua scripts", () => {
+  test("every script declares its keys and returns, and includes resolve", () => {
+    for (const file of scriptFiles()) {
+      const { lua, numberOfKeys } = loadLua(file.replace(/\.lua$/, ""));
+      expect([file, numberOfKeys > 0]).toEqual([file, true]);
+      expect(lua).toMatch(/-- Returns/);
+      expect(lua).not.toMatch(/^-- @include/m);
+    }
+  });
+});

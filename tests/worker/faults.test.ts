@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { call, eventually } from "../support/http.ts";
+import { sharedStack, startWorker, type Proc } from "../support/processes.ts";
+import { appId, drained, keys, redisClient, rows } from "../support/stack.ts";
+
+let base: string;
+let shared: Proc;
+beforeAll(async () => {
+  const stack = await sharedStack();
+  base = stack.apis[0]!.url;
+  shared = stack.worker;
+});
+afterAll(() => {
+  shared.proc.kill("SIGCONT");
+});
+
+async function pendingOf(consumer: string): Promise<number> {
+  let total = 0;
+  for (const stream of keys.streams()) {
+    const consumers = (await redisClient().xinfo("CONSUMERS", stream, "mysql").catch(() => [])) as unknown[][];
+    for (const row of consumers) {
+      const record: Record<string, unknown> = {};
+      for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
+      if (record.name === consumer) total += Number(record.pending);
+    }
+  }
+  return total;
+}
+
+describe("worker faults", () => {
+  test("a worker SIGKILLed mid-batch, again and again, loses and doubles nothing", async () => {
+    const token = (await call(base, "POST", "/applications", { name: "kill" })).json.token;
+    await call(base, "POST", `/applications/${token}/chats`, {});
+    // The shared worker is paused, so the victim is the only consumer while it is being killed.
+    shared.proc.kill("SIGSTOP");
+    try {
+      const posts = Promise.all(Array.from({ length: 3000 }, (_, i) => call(base, "POST", `/applications/${token}/chats/1/messages`, { body: `survivor ${i}` })));
+      let kills = 0;
+      for (let round = 0; round < 4; round++) {
+        const victim = startWorker({ WORKER_NAME: "victim", WORKER_BATCH_SIZE: "100", WORKER_SINKS: "mysql" });
+        await eventually(async () => ((await pendingOf("victim")) > 0 ? true : undefined), 15_000, "the victim to hold a batch");
+        await Bun.sleep(20 + Math.random() * 100);
+        await victim.stop("SIGKILL");
+        kills++;
+      }
+      expect(kills).toBe(4);
+      expect(await pendingOf("victim")).toBeGreaterThan(0);
+      expect((await posts).every((r) => r.status === 201)).toBe(true);
+    } finally {
+      shared.proc.kill("SIGCONT");
+    }
+    // The shared worker claims what the dead victim held once it has been idle long enough.
+    await drained("mysql", 60_000);
+    const id = await appId(token);
+    const persisted = await rows<{ n: number; distinct_bodies: number }>(
+      "SELECT COUNT(*) n, COUNT(DISTINCT body) distinct_bodies FROM messages WHERE application_id = ? AND chat_number = 1",
+      [id],
+    );
+    expect(persisted[0]).toEqual({ n: 3000, distinct_bodies: 3000 });
+    await eventually(async () => ((await call(base, "GET", `/applications/${token}/chats/1`)).json.messages_count === 3000 ? true : undefined));
+    const [chat] = await rows("SELECT messages_count FROM chats WHERE application_id = ? AND number = 1", [id]);
+    expect(chat?.messages_count).toBe(3000);
+  });
+
+  test("a malformed stream entry is dead-lettered, not retried forever", async () => {
+    const before = await redisClient().xlen(keys.deadLetter);
+    const id = await redisClient().xadd(keys.stream(0), "*", "t", "message.created", "a", "not-a-number");
+    await eventually(async () => ((await redisClient().xlen(keys.deadLetter)) > before ? true : undefined));
+    const entries = (await redisClient().xrevrange(keys.deadLetter, "+", "-", "COUNT", 10)) as [string, string[]][];
+    const match = entries.find(([, fields]) => fields.includes(id!));
+    expect(match).toBeDefined();
+    expect(match![1]).toContain("mysql");
+    await drained();
+  });
+
+  test("an evicted chat key is re-seeded from MySQL: no number is handed out twice", async () => {
+    const token = (await call(base, "POST", "/applications", { name: "evict" })).json.token;
+    await call(base, "POST", `/applications/${token}/chats`, {});
+    for (let i = 0; i < 5; i++) await call(base, "POST", `/applications/${token}/chats/1/messages`, { body: `m${i}` });
+    await drained();
+    await redisClient().del(keys.chat(token, 1), keys.app(token));
+    const next = await call(base, "POST", `/applications/${token}/chats/1/messages`, { body: "after eviction" });
+    expect(next.status).toBe(201);
+    expect(next.json.number).toBe(6);
+    await redisClient().del(keys.app(token));
+    expect((await call(base, "POST", `/applications/${token}/chats`, {})).json.number).toBe(2);
+  });
+
+  test("a flushed Redis reuses no chat or message number", async () => {
+    const token = (await call(base, "POST", "/applications", { name: "flush" })).json.token;
+    await call(base, "POST", `/applications/${token}/chats`, {});
+    await call(base, "POST", `/applications/${token}/chats`, {});
+    for (let i = 0; i < 3; i++) await call(base, "POST", `/applications/${token}/chats/2/messages`, { body: `before ${i}` });
+    await call(base, "DELETE", `/applications/${token}/chats/2/messages/3`);
+    await drained();
+    await redisClient().flushdb();
+    const message = await call(base, "POST", `/applications/${token}/chats/2/messages`, { body: "after flush" });
+    expect(message.status).toBe(201);
+    expect(message.json.number).toBe(4);
+    expect((await call(base, "POST", `/applications/${token}/chats`, {})).json.number).toBe(3);
+    expect((await call(base, "GET", `/applications/${token}/chats/2/messages/3`)).status).toBe(404);
+    await drained();
+    const stored = await rows("SELECT number, body FROM messages WHERE application_id = ? AND chat_number = 2 AND deleted_at IS NULL ORDER BY number", [await appId(token)]);
+    expect(stored.map((r) => [r.number, r.body])).toEqual([[1, "before 0"], [2, "before 1"], [4, "after flush"]]);
+  });
+});
