@@ -8,6 +8,8 @@ import { createRedis } from "../core/redis/client.ts";
 import { StreamConsumer, type Sink } from "./consumer.ts";
 import { startReconciler } from "./reconcile.ts";
 import { mysqlSink } from "./sinks/mysql.ts";
+import { searchSink } from "./sinks/search.ts";
+import { createElasticsearch } from "../core/search/client.ts";
 
 let config;
 try {
@@ -26,8 +28,11 @@ const redisOptions = { enableOfflineQueue: true, maxRetriesPerRequest: null };
 const redis = createRedis(config.redisUrl, redisOptions);
 const { pool } = createDb(config.databaseUrl, config.databasePoolSize);
 
+const es = createElasticsearch(config.elasticsearchUrl);
+
 const sinks: Record<string, () => Sink<StreamEvent>> = {
   mysql: () => mysqlSink({ pool, redis, keys }),
+  search: () => searchSink({ es, redis, keys, index: config.searchIndex }),
 };
 
 const consumers = config.worker.sinks.map((name) => {
@@ -63,7 +68,7 @@ async function stop(signal: string) {
   reconciler?.stop();
   await Promise.all(consumers.map((c) => c.stop()));
   await running;
-  await Promise.allSettled([pool.end(), redis.quit()]);
+  await Promise.allSettled([pool.end(), redis.quit(), es.close()]);
   process.exit(0);
 }
 process.on("SIGTERM", () => void stop("SIGTERM"));

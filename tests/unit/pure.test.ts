@@ -121,3 +121,26 @@ describe("lua scripts", () => {
     }
   });
 });
+
+import { buildQuery, highlightBody, words } from "../../server/features/search/query.ts";
+
+describe("search query and highlight", () => {
+  test("words are split on whitespace and every one is required", () => {
+    expect(words("  hello   wor ")).toEqual(["hello", "wor"]);
+    const query = buildQuery("hello wo", "1:2") as any;
+    expect(query.bool.filter).toEqual([{ term: { chat: "1:2" } }]);
+    expect(query.bool.must.length).toBe(2);
+    // a 2-character word only matches as a prefix (no fragment clause)
+    expect(query.bool.must[1].bool.should.length).toBe(2);
+    expect(JSON.stringify(query)).not.toContain("query_string");
+  });
+  test("highlights fragments, prefixes, accents and case; escapes HTML", () => {
+    expect(highlightBody("Hello world", "ello wo")).toBe("H<em>ello</em> <em>wo</em>rld");
+    expect(highlightBody("Héllo", "hello")).toBe("<em>Héllo</em>");
+    expect(highlightBody("Hello", "HÉL")).toBe("<em>Hel</em>lo");
+    expect(highlightBody("ld old", "ld")).toBe("<em>ld</em> old");
+    expect(highlightBody("<b>x</b> & bold", "bold")).toBe("&lt;b&gt;x&lt;/b&gt; &amp; <em>bold</em>");
+    expect(highlightBody("e\u0301cole 😀 école", "ecole")).toBe("<em>e\u0301cole</em> 😀 <em>école</em>");
+    expect(highlightBody("nothing here", "***")).toBe("nothing here");
+  });
+});

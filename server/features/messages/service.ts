@@ -68,6 +68,8 @@ export function messageService(deps: Deps) {
   const toOverlay = ({ version: _, ...rest }: MessageRow): Overlay => rest;
 
   return {
+    liveChat,
+
     async create(token: string, chat: number, body: string, idempotency?: { key: string; fingerprint: string }) {
       const reply = await w.run(
         () =>

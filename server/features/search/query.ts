@@ -1,0 +1,76 @@
+/**
+ * Turns user text into an Elasticsearch query without ever parsing it as query syntax: the text is
+ * split on whitespace and each word goes into `match` queries, which only analyze it. Every word
+ * must match, on at least one of: the whole folded word (best score), a word prefix, or — for
+ * fragments of 3+ characters — a fragment inside a word (lowest score).
+ */
+import { MAX_GRAM } from "../../../core/search/index.ts";
+
+export const MAX_WORDS = 32;
+
+export function words(q: string): string[] {
+  return q.split(/\s+/u).filter(Boolean).slice(0, MAX_WORDS);
+}
+
+const length = (word: string) => [...word].length;
+
+export function buildQuery(q: string, chat: string) {
+  const must = words(q).map((word) => ({
+    bool: {
+      should: [
+        { match: { body: { query: word, operator: "and", boost: 6 } } },
+        { match: { "body.prefixes": { query: word, operator: "and", boost: 3 } } },
+        ...(length(word) >= 3 && length(word) <= MAX_GRAM ? [{ match: { "body.grams": { query: word, operator: "and", boost: 1 } } }] : []),
+      ],
+      minimum_should_match: 1,
+    },
+  }));
+  return { bool: { filter: [{ term: { chat } }], must } };
+}
+
+/** Lowercase and strip accents per character, keeping a map back to the original positions. */
+function fold(text: string): { folded: string; origin: number[] } {
+  let folded = "";
+  const origin: number[] = [];
+  let i = 0;
+  for (const ch of text) {
+    const f = ch.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+    for (let k = 0; k < f.length; k++) origin.push(i);
+    folded += f;
+    i += ch.length;
+  }
+  origin.push(text.length);
+  return { folded, origin };
+}
+
+const wordChar = /[\p{L}\p{N}]/u;
+
+/**
+ * The whole body, HTML-escaped, with every part that a query word matched wrapped in <em>:
+ * fragments of 3+ characters anywhere, shorter ones at the start of a word, ignoring case and accents.
+ * (Elasticsearch's highlighter cannot do this: the n-gram filter keeps the whole word's offsets.)
+ */
+export function highlightBody(body: string, q: string): string {
+  const { folded, origin } = fold(body);
+  const marked = new Array<boolean>(body.length).fill(false);
+  const tokens = words(q).flatMap((w) => fold(w).folded.match(/[\p{L}\p{N}]+/gu) ?? []);
+  for (const token of tokens) {
+    const short = [...token].length < 3;
+    for (let at = folded.indexOf(token); at !== -1; at = folded.indexOf(token, at + 1)) {
+      if (short && at > 0 && wordChar.test(folded[at - 1]!)) continue;
+      for (let k = origin[at]!; k < origin[at + token.length]!; k++) marked[k] = true;
+    }
+  }
+  let out = "";
+  for (let i = 0; i < body.length; i++) {
+    if (marked[i] && !marked[i - 1]) out += "<em>";
+    out += escapeHtml(body[i]!);
+    if (marked[i] && !marked[i + 1]) out += "</em>";
+  }
+  return out;
+}
+
+const entities: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => entities[c]!);
+}
