@@ -59,6 +59,11 @@ export function loadConfig(env: Env = process.env) {
     adminApiKey: adminKey,
     /** Requests per minute per application token; null turns rate limiting off. */
     rateLimitPerMinute: rateLimit,
+    /** Live events kept per chat for resuming with Last-Event-ID: at most this many, for this long. */
+    eventLogLength: int(env, "EVENT_LOG_LENGTH", 1000, 10, 1_000_000),
+    eventLogTtlSeconds: int(env, "EVENT_LOG_TTL_SECONDS", 3600, 10, 30 * 86_400),
+    /** Comment lines on idle event streams, well inside Bun's 10 s idle timeout. */
+    sseKeepAliveMs: int(env, "SSE_KEEPALIVE_MS", 5000, 100, 9000),
     logLevel: logLevel as "debug" | "info" | "warn" | "error" | "silent",
     worker: {
       sinks: read(env, "WORKER_SINKS", "mysql,search").split(",").map((s) => s.trim()).filter(Boolean),

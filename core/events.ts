@@ -74,3 +74,10 @@ export function newerState<T extends { version: number; deletedAt: number | null
   if (b.deletedAt !== null && a.deletedAt === null) return b;
   return b.version > a.version ? b : a;
 }
+
+/** Orders two stream entry ids ("<ms>-<seq>"); -1, 0 or 1. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split("-").map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split("-").map(BigInt) as [bigint, bigint];
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+}

@@ -39,6 +39,8 @@ export function keysFor(shards: number) {
     /** Messages accepted but not yet persisted to MySQL: number → "version|json". */
     pending: (token: string, chat: number) => `pending:${appTag(token)}:${token}:${chat}`,
     idempotency: (token: string, key: string) => `idem:${appTag(token)}:${token}:${key}`,
+    /** Application creates have no token yet: their idempotency records are global. */
+    appIdempotency: (key: string) => `idem:applications:${key}`,
     rateLimit: (token: string) => `rate:${appTag(token)}:${token}`,
     channel: (token: string, chat: number) => `events:${appTag(token)}:${token}:${chat}`,
     /** One pattern subscription per API process receives the events of every chat. */

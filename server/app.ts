@@ -9,17 +9,27 @@ import { applicationRoutes } from "./features/applications/routes.ts";
 import { chatRoutes } from "./features/chats/routes.ts";
 import { messageRoutes } from "./features/messages/routes.ts";
 import { searchRoutes } from "./features/search/routes.ts";
+import { eventRoutes } from "./features/events/routes.ts";
+import { createFanout } from "./features/events/fanout.ts";
+import { rateLimiter } from "./common/ratelimit.ts";
 import { opsRoutes } from "./features/ops/routes.ts";
 
 export function buildApp(deps: Deps) {
   const routeTable: { method: string; pattern: RegExp }[] = [];
   const allowedMethods = (path: string) => [...new Set(routeTable.filter((r) => r.pattern.test(path)).map((r) => r.method))];
 
-  const api = new Elysia({ prefix: "/api/v1" }).use(applicationRoutes(deps)).use(chatRoutes(deps)).use(searchRoutes(deps)).use(messageRoutes(deps));
+  const fanout = createFanout(deps.subscriber, deps.keys.channelPattern, deps.log);
+  const api = new Elysia({ prefix: "/api/v1" })
+    .use(applicationRoutes(deps))
+    .use(chatRoutes(deps))
+    .use(searchRoutes(deps))
+    .use(eventRoutes(deps, fanout))
+    .use(messageRoutes(deps));
 
   const app = new Elysia()
     .use(errorHandler(deps.log, allowedMethods))
     .use(bodyParser)
+    .use(rateLimiter(deps))
     .use(
       swagger({
         path: "/swagger",

@@ -6,6 +6,7 @@
  */
 import type Redis from "ioredis";
 import type { Logger } from "../core/log.ts";
+import { compareStreamIds as compareIds } from "../core/events.ts";
 
 export type Entry = { stream: string; id: string; fields: string[] };
 
@@ -239,11 +240,6 @@ function flatten(raw: Raw): Entry[] {
   return out;
 }
 
-const compareIds = (a: string, b: string) => {
-  const [am, as] = a.split("-").map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split("-").map(BigInt) as [bigint, bigint];
-  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
-};
 
 /**
  * The lowest id some group may still need: its oldest pending entry, or else the last entry it was

@@ -11,12 +11,12 @@ const dir = join(import.meta.dir, "scripts");
 
 export function loadLua(name: string): { lua: string; numberOfKeys: number } {
   const source = readFileSync(join(dir, `${name}.lua`), "utf8");
-  const lua = source.replace(/^-- @include (\S+)$/m, (_line, file: string) => readFileSync(join(dir, file), "utf8"));
+  const lua = source.replace(/^-- @include (\S+)$/gm, (_line, file: string) => readFileSync(join(dir, file), "utf8"));
   const numberOfKeys = new Set(source.match(/^-- KEYS\[\d+\]/gm) ?? []).size;
   return { lua, numberOfKeys };
 }
 
-const names = ["create_chat", "create_message", "mutate", "seed_app", "seed_chat", "release_pending"] as const;
+const names = ["create_chat", "create_message", "mutate", "seed_app", "seed_chat", "release_pending", "rate_limit"] as const;
 type ScriptName = (typeof names)[number];
 
 export type Scripts = {

@@ -28,3 +28,7 @@ export const Timestamp = t.String({ format: "date-time", description: "ISO-8601,
 export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorEnvelope]));
 
 export const TokenParams = t.Object({ token: t.String({ description: "the application's secret token" }) });
+
+export const IdempotencyHeaders = t.Object({
+  "idempotency-key": t.Optional(t.String({ description: "1..255 visible ASCII characters; a repeat within 24 h returns the original response" })),
+});

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Deps } from "../deps.ts";
-import { badRequest, conflict, notFound } from "../errors.ts";
+import { badRequest, conflict, notFound, rateLimited } from "../errors.ts";
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 
@@ -32,6 +32,16 @@ export function parseOverlay<T>(entry: string | null | undefined): (T & { versio
   if (!entry) return undefined;
   const bar = entry.indexOf("|");
   return { ...(JSON.parse(entry.slice(bar + 1)) as T), version: Number(entry.slice(0, bar)) };
+}
+
+export function rateLimitError(waitMs: number, limit: number) {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return rateLimited(seconds, { "ratelimit-limit": String(limit), "ratelimit-remaining": "0", "ratelimit-reset": String(seconds) });
+}
+
+/** Extra script arguments every create and mutate call carries. */
+export function liveArgs(deps: Deps) {
+  return { rate: deps.config.rateLimitPerMinute ?? 0, logLength: deps.config.eventLogLength, logTtlMs: deps.config.eventLogTtlSeconds * 1000 };
 }
 
 export const iso = (ms: number | Date) => new Date(ms).toISOString();
@@ -87,6 +97,8 @@ export function writes(deps: Deps) {
           continue;
         case "NOTFOUND":
           throw notFound(chat === undefined ? "application" : "chat or message");
+        case "RATELIMITED":
+          throw rateLimitError(Number(reply[1]), deps.config.rateLimitPerMinute ?? 0);
         case "CONFLICT":
           throw conflict("this Idempotency-Key was used with a different request");
         default:

@@ -4,12 +4,17 @@
 -- KEYS[3] pending chats hash (number -> "version|json") read by GETs until the worker persisted it
 -- KEYS[4] idempotency record of this request ("" key name when none is used)
 -- KEYS[5] prefix of the chat hashes ("chat:{tag}:token:"); the chat hash is KEYS[5] .. number
+-- KEYS[6] rate limit hash of the application
 -- ARGV[1] token, ARGV[2] has name ("1"/"0"), ARGV[3] name, ARGV[4] idempotency fingerprint ("" = none),
 -- ARGV[5] idempotency TTL seconds
 -- Returns {status, number, version, ms, app id}; status OK | REPLAY | CONFLICT | NOAPP
+-- ARGV[6] rate limit per minute (0 = off); refused: {RATELIMITED, ms until the next token}
 -- @include _clock.lua
+-- @include _ratelimit.lua
 local app_id = redis.call('HGET', KEYS[1], 'id')
 if not app_id then return {'NOAPP'} end
+local allowed, _, wait = take_token(KEYS[6], ARGV[6])
+if not allowed then return {'RATELIMITED', wait} end
 local replay = idempotent_replay(KEYS[4], ARGV[4])
 if replay then return replay end
 

@@ -4,10 +4,12 @@
 -- KEYS[3] stream shard of the application
 -- KEYS[4] pending hash of the entity's kind (chats of the app, or messages of the chat)
 -- KEYS[5] pub/sub channel of the chat's live events
+-- KEYS[6] the chat's live event log (a short stream, for resuming with Last-Event-ID)
 -- ARGV[1] token, ARGV[2] kind: chat | message, ARGV[3] action: updated | deleted,
 -- ARGV[4] chat number, ARGV[5] entity number (= chat number for a chat),
 -- ARGV[6] "1" when a new value is given, ARGV[7] the new name or body,
 -- ARGV[8] the persisted state as JSON from MySQL, "" when not read yet, "gone" when MySQL has none
+-- ARGV[9] event log length, ARGV[10] event log TTL ms
 -- Returns {OK, version, state json, stream id} | {NEEDROW} (read MySQL, then call again with ARGV[8])
 --   | {NOAPP} | {NOCHAT} | {NOTFOUND}
 -- @include _clock.lua
@@ -64,5 +66,9 @@ if action == 'deleted' then
 end
 redis.call('HSET', KEYS[4], number, v .. '|' .. cjson.encode(overlay))
 local id = redis.call('XADD', KEYS[3], '*', unpack(fields))
-if kind == 'message' then redis.call('PUBLISH', KEYS[5], id .. '|message.' .. action .. '|' .. json) end
+if kind == 'message' then
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[9], id, 'e', 'message.' .. action, 'm', json)
+  redis.call('PEXPIRE', KEYS[6], ARGV[10])
+  redis.call('PUBLISH', KEYS[5], id .. '|message.' .. action .. '|' .. json)
+end
 return {'OK', v, json, id}

@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia, t } from "elysia";
 import type { Deps } from "../../deps.ts";
-import { ListQuery, Page, TokenParams, errors } from "../../common/models.ts";
+import { IdempotencyHeaders, ListQuery, Page, TokenParams, errors } from "../../common/models.ts";
 import { tokenParam } from "../../common/params.ts";
 import { forbidden, unauthorized } from "../../errors.ts";
+import { fingerprint, idempotencyKey } from "../../common/writes.ts";
 import { Application, ApplicationInput } from "./model.ts";
 import { applicationService } from "./service.ts";
 
@@ -24,15 +25,20 @@ export function applicationRoutes(deps: Deps) {
   const routes = new Elysia({ prefix: "/applications" })
     .post(
       "/",
-      async ({ body, set }) => {
-        const app = await service.create(body.name);
+      async ({ body, set, request }) => {
+        const key = idempotencyKey(request.headers.get("idempotency-key"));
+        const { app, replayed } = key
+          ? await service.createOnce(body.name, key, fingerprint("POST", "/applications", { name: body.name }))
+          : { app: await service.create(body.name), replayed: false };
+        if (replayed) set.headers["idempotent-replayed"] = "true";
         set.status = 201;
         set.headers.location = `/api/v1/applications/${app.token}`;
         return app;
       },
       {
         body: ApplicationInput,
-        response: { 201: Application, ...errors(400, 413, 415, 422, 429, 503) },
+        headers: IdempotencyHeaders,
+        response: { 201: Application, ...errors(400, 409, 413, 415, 422, 429, 503) },
         detail: { tags, summary: "Create an application", description: "Returns the application with its secret token." },
       },
     )

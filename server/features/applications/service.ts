@@ -2,7 +2,8 @@ import { asc, desc, eq, gt, lt, sql } from "drizzle-orm";
 import { applications } from "../../../core/db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
-import { notFound } from "../../errors.ts";
+import { conflict, notFound } from "../../errors.ts";
+import { IDEMPOTENCY_TTL_SECONDS } from "../../common/writes.ts";
 import { newToken } from "../../common/params.ts";
 
 type Row = typeof applications.$inferSelect;
@@ -39,6 +40,34 @@ export function applicationService({ db, redis, keys }: Deps) {
       // Warm Redis so the first chat create is one round trip; if this fails the cold path seeds it.
       await redis.scripts.seed_app([keys.app(token)], [id, 0]).catch(() => {});
       return toApplication({ id, token, name, chatsCount: 0, createdAt: now, updatedAt: now });
+    },
+
+    /**
+     * Create with an Idempotency-Key: the first request claims the key ("pending"), creates, and
+     * stores its response ("done"); a repeat gets that response; a concurrent repeat waits for it.
+     */
+    async createOnce(name: string, key: string, fingerprint: string): Promise<{ replayed: boolean; app: ReturnType<typeof toApplication> }> {
+      const record = keys.appIdempotency(key);
+      const claimed = await redis.set(record, `pending|${fingerprint}`, "EX", IDEMPOTENCY_TTL_SECONDS, "NX");
+      if (claimed) {
+        try {
+          const app = await this.create(name);
+          await redis.set(record, `done|${fingerprint}|${JSON.stringify(app)}`, "EX", IDEMPOTENCY_TTL_SECONDS);
+          return { replayed: false, app };
+        } catch (error) {
+          await redis.del(record).catch(() => {});
+          throw error;
+        }
+      }
+      for (let waited = 0; waited < 10_000; waited += 50) {
+        const value = (await redis.get(record)) ?? "";
+        const [state, fp] = value.split("|", 2);
+        if (fp !== undefined && fp !== fingerprint) throw conflict("this Idempotency-Key was used with a different request");
+        if (state === "done") return { replayed: true, app: JSON.parse(value.slice(value.indexOf("|", 5) + 1)) as ReturnType<typeof toApplication> };
+        if (!value) return this.createOnce(name, key, fingerprint);
+        await Bun.sleep(50);
+      }
+      throw conflict("a request with this Idempotency-Key is still in progress");
     },
 
     async update(token: string, name: string) {

@@ -1,15 +1,12 @@
 import { Elysia, t } from "elysia";
 import type { Deps } from "../../deps.ts";
-import { ListQuery, Page, TokenParams, errors } from "../../common/models.ts";
+import { IdempotencyHeaders, ListQuery, Page, TokenParams, errors } from "../../common/models.ts";
 import { numberParam, tokenParam } from "../../common/params.ts";
 import { fingerprint, idempotencyKey } from "../../common/writes.ts";
 import { validationFailed } from "../../errors.ts";
 import { Chat, ChatCreate, ChatParams, ChatUpdate } from "./model.ts";
 import { chatService } from "./service.ts";
 
-const IdempotencyHeaders = t.Object({
-  "idempotency-key": t.Optional(t.String({ description: "1..255 visible ASCII characters; a repeat within 24 h returns the original response" })),
-});
 
 export function chatRoutes(deps: Deps) {
   const service = chatService(deps);
@@ -77,5 +74,3 @@ export function chatRoutes(deps: Deps) {
       },
     );
 }
-
-export { IdempotencyHeaders };

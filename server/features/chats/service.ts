@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Deps } from "../../deps.ts";
 import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
-import { IDEMPOTENCY_TTL_SECONDS, iso, mergePage, parseOverlay, writes } from "../../common/writes.ts";
+import { IDEMPOTENCY_TTL_SECONDS, iso, liveArgs, mergePage, parseOverlay, writes } from "../../common/writes.ts";
 import { notFound } from "../../errors.ts";
 
 type ChatRow = { number: number; name: string | null; messages_count: number; created_at: number; updated_at: number; version: number };
@@ -41,6 +41,7 @@ function normalize(row: Record<string, unknown>): ChatRow {
 export function chatService(deps: Deps) {
   const { redis, keys } = deps;
   const w = writes(deps);
+  const live = liveArgs(deps);
 
   async function persisted(appId: number, chat: number): Promise<ChatRow | undefined> {
     const [row] = await w.query<Record<string, unknown>>(
@@ -63,8 +64,8 @@ export function chatService(deps: Deps) {
   async function mutate(token: string, chat: number, action: "updated" | "deleted", name?: string | null) {
     const call = (state: string) => () =>
       redis.scripts.mutate(
-        [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pendingChats(token), keys.channel(token, chat)],
-        [token, "chat", action, chat, chat, name === undefined || name === null ? "0" : "1", name ?? "", state],
+        [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pendingChats(token), keys.channel(token, chat), keys.eventLog(token, chat)],
+        [token, "chat", action, chat, chat, name === undefined || name === null ? "0" : "1", name ?? "", state, live.logLength, live.logTtlMs],
       );
     let reply = await w.run(call(""), token, chat);
     if (reply[0] === "NEEDROW") {
@@ -79,8 +80,8 @@ export function chatService(deps: Deps) {
       const reply = await w.run(
         () =>
           redis.scripts.create_chat(
-            [keys.app(token), keys.streamOf(token), keys.pendingChats(token), idempotency ? keys.idempotency(token, idempotency.key) : keys.idempotency(token, ""), keys.chat(token, 0).slice(0, -1)],
-            [token, name === null ? "0" : "1", name ?? "", idempotency?.fingerprint ?? "", IDEMPOTENCY_TTL_SECONDS],
+            [keys.app(token), keys.streamOf(token), keys.pendingChats(token), idempotency ? keys.idempotency(token, idempotency.key) : keys.idempotency(token, ""), keys.chat(token, 0).slice(0, -1), keys.rateLimit(token)],
+            [token, name === null ? "0" : "1", name ?? "", idempotency?.fingerprint ?? "", IDEMPOTENCY_TTL_SECONDS, live.rate],
           ),
         token,
       );

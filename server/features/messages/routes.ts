@@ -1,9 +1,8 @@
 import { Elysia, t } from "elysia";
 import type { Deps } from "../../deps.ts";
-import { ListQuery, Page, errors } from "../../common/models.ts";
+import { IdempotencyHeaders, ListQuery, Page, errors } from "../../common/models.ts";
 import { numberParam, tokenParam } from "../../common/params.ts";
 import { fingerprint, idempotencyKey } from "../../common/writes.ts";
-import { IdempotencyHeaders } from "../chats/routes.ts";
 import { ChatParams } from "../chats/model.ts";
 import { Message, MessageInput, MessageParams } from "./model.ts";
 import { messageService } from "./service.ts";

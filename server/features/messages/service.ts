@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Deps } from "../../deps.ts";
 import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
-import { IDEMPOTENCY_TTL_SECONDS, iso, mergePage, parseOverlay, writes } from "../../common/writes.ts";
+import { IDEMPOTENCY_TTL_SECONDS, iso, liveArgs, mergePage, parseOverlay, writes } from "../../common/writes.ts";
 import { notFound } from "../../errors.ts";
 
 type MessageRow = { number: number; chat_number: number; body: string; created_at: number; updated_at: number; version: number };
@@ -31,6 +31,7 @@ function normalize(row: Record<string, unknown>): MessageRow {
 export function messageService(deps: Deps) {
   const { redis, keys } = deps;
   const w = writes(deps);
+  const live = liveArgs(deps);
 
   /** The chat must exist (and not be deleted) in Redis, or in MySQL when Redis lost it. */
   async function liveChat(token: string, chat: number): Promise<number> {
@@ -54,8 +55,8 @@ export function messageService(deps: Deps) {
   async function mutate(token: string, chat: number, n: number, action: "updated" | "deleted", body?: string) {
     const call = (state: string) => () =>
       redis.scripts.mutate(
-        [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.channel(token, chat)],
-        [token, "message", action, chat, n, body === undefined ? "0" : "1", body ?? "", state],
+        [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.channel(token, chat), keys.eventLog(token, chat)],
+        [token, "message", action, chat, n, body === undefined ? "0" : "1", body ?? "", state, live.logLength, live.logTtlMs],
       );
     let reply = await w.run(call(""), token, chat);
     if (reply[0] === "NEEDROW") {
@@ -74,8 +75,8 @@ export function messageService(deps: Deps) {
       const reply = await w.run(
         () =>
           redis.scripts.create_message(
-            [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.idempotency(token, idempotency?.key ?? ""), keys.channel(token, chat)],
-            [token, chat, body, idempotency?.fingerprint ?? "", IDEMPOTENCY_TTL_SECONDS],
+            [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.idempotency(token, idempotency?.key ?? ""), keys.channel(token, chat), keys.rateLimit(token), keys.eventLog(token, chat)],
+            [token, chat, body, idempotency?.fingerprint ?? "", IDEMPOTENCY_TTL_SECONDS, live.rate, live.logLength, live.logTtlMs],
           ),
         token,
         chat,
