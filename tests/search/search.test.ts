@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { call, errorCode, eventually } from "../support/http.ts";
 import { sharedStack } from "../support/processes.ts";
-import { drained } from "../support/stack.ts";
+import { searchable } from "../support/stack.ts";
 
 let base: string;
 beforeAll(async () => {
@@ -12,7 +12,7 @@ async function chatWith(bodies: string[]) {
   const token = (await call(base, "POST", "/applications", { name: "search" })).json.token as string;
   await call(base, "POST", `/applications/${token}/chats`, {});
   for (const body of bodies) await call(base, "POST", `/applications/${token}/chats/1/messages`, { body });
-  await drained("search");
+  await searchable();
   return { token, path: `/applications/${token}/chats/1/messages` };
 }
 
@@ -123,7 +123,7 @@ describe("search lifecycle", () => {
     const { token, path } = await chatWith(["original text", "to be deleted"]);
     await call(base, "PATCH", `${path}/1`, { body: "rewritten text" });
     await call(base, "DELETE", `${path}/2`);
-    await drained("search");
+    await searchable();
     await eventually(async () => ((await numbers(path, "original")).length === 0 ? true : undefined));
     expect(await numbers(path, "rewritten")).toEqual([1]);
     expect(await numbers(path, "deleted")).toEqual([]);
@@ -144,7 +144,7 @@ describe("search lifecycle", () => {
         }
       }),
     );
-    await drained("search");
+    await searchable();
     const seen = new Set<number>();
     let cursor: string | null = null;
     do {

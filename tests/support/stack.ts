@@ -51,3 +51,10 @@ export async function drained(group: string = groups.mysql, timeoutMs = 30_000):
   }
   throw new Error(`group ${group} did not drain within ${timeoutMs} ms`);
 }
+
+/** The search group has indexed everything and the index is refreshed: what was posted is searchable. */
+export async function searchable(timeoutMs = 30_000): Promise<void> {
+  await drained(groups.search, timeoutMs);
+  const res = await fetch(`${config.elasticsearchUrl}/${config.searchIndex}/_refresh`, { method: "POST" });
+  if (!res.ok) throw new Error(`refresh failed: ${res.status}`);
+}
