@@ -12,11 +12,17 @@ import { searchRoutes } from "./features/search/routes.ts";
 import { eventRoutes } from "./features/events/routes.ts";
 import { createFanout } from "./features/events/fanout.ts";
 import { rateLimiter } from "./common/ratelimit.ts";
+import { refineOpenApi } from "./openapi.ts";
 import { opsRoutes } from "./features/ops/routes.ts";
 
 export function buildApp(deps: Deps) {
-  const routeTable: { method: string; pattern: RegExp }[] = [];
-  const allowedMethods = (path: string) => [...new Set(routeTable.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+  const routeTable: { method: string; pattern: RegExp; params: number }[] = [];
+  // The most specific routes win: …/messages/search shadows …/messages/:message.
+  const allowedMethods = (path: string) => {
+    const matching = routeTable.filter((r) => r.pattern.test(path));
+    const fewest = Math.min(...matching.map((r) => r.params));
+    return [...new Set(matching.filter((r) => r.params === fewest).map((r) => r.method))];
+  };
 
   const fanout = createFanout(deps.subscriber, deps.keys.channelPattern, deps.log);
   const api = new Elysia({ prefix: "/api/v1" })
@@ -28,8 +34,14 @@ export function buildApp(deps: Deps) {
 
   const app = new Elysia()
     .use(errorHandler(deps.log, allowedMethods))
+    .onRequest(({ request, set }) => {
+      set.headers["access-control-allow-origin"] = "*";
+      if (request.method === "OPTIONS") return preflight(new URL(request.url).pathname, allowedMethods);
+    })
     .use(bodyParser)
     .use(rateLimiter(deps))
+    // Registered before the swagger plugin, so that its /swagger/json route gets it too.
+    .onAfterHandle({ as: "global" }, ({ path, response }) => (path === "/swagger/json" ? refineOpenApi(response) : undefined))
     .use(
       swagger({
         path: "/swagger",
@@ -51,9 +63,29 @@ export function buildApp(deps: Deps) {
 
   for (const route of app.routes) {
     const pattern = new RegExp("^" + route.path.replace(/:[^/]+/g, "[^/]+").replace(/\/$/, "") + "/?$");
-    routeTable.push({ method: route.method, pattern });
+    routeTable.push({ method: route.method, pattern, params: (route.path.match(/:/g) ?? []).length });
   }
   return app;
+}
+
+/** CORS preflight: the API is called from browsers (the SDK runs there); tokens travel in the URL, not cookies. */
+function preflight(path: string, allowedMethods: (path: string) => string[]): Response {
+  const methods = allowedMethods(path);
+  if (!methods.length) {
+    return Response.json({ error: { code: "not_found", message: "route not found" } }, { status: 404, headers: { "access-control-allow-origin": "*" } });
+  }
+  const allow = [...methods, "OPTIONS"].join(", ");
+  return new Response(null, {
+    status: 204,
+    headers: {
+      allow,
+      "access-control-allow-origin": "*",
+      "access-control-allow-methods": allow,
+      "access-control-allow-headers": "authorization, content-type, idempotency-key, last-event-id",
+      "access-control-expose-headers": "location, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, idempotent-replayed",
+      "access-control-max-age": "600",
+    },
+  });
 }
 
 export type App = ReturnType<typeof buildApp>;

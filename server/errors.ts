@@ -49,7 +49,7 @@ export function envelope(code: string, message: string, details?: unknown[]) {
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}) {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", "access-control-allow-origin": "*", ...headers } });
 }
 
 /** Turns Elysia's validation error into a list of `{ path, message }` without echoing values. */

@@ -53,11 +53,15 @@ export async function parseBody(request: Request): Promise<unknown> {
   }
   if (type === "application/json" || type.endsWith("+json")) {
     const text = decode(bytes);
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch {
       throw badRequest("the request body is not valid JSON");
     }
+    // Every body of this API is an object; TypeBox would let an array through an all-optional schema.
+    if (value === null || typeof value !== "object" || Array.isArray(value)) throw validationFailed("the request body must be a JSON object");
+    return value;
   }
   if (type === "application/x-www-form-urlencoded") {
     const text = decode(bytes);

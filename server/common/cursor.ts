@@ -1,21 +1,34 @@
-/** Opaque keyset cursors: base64url of a small JSON array of the last row's sort key. */
+/**
+ * Opaque keyset cursors of a fixed width, so every string of the documented pattern is a valid
+ * position (past the end is simply an empty page) and anything else is a 400 at validation.
+ * List cursors: the last row's key as 6 bytes → 8 base64url characters.
+ * Search cursors: the last hit's score (float64) and number (uint32) → 16 base64url characters.
+ */
 import { badRequest } from "../errors.ts";
 
-export function encodeCursor(key: (number | string)[]): string {
-  return Buffer.from(JSON.stringify(key)).toString("base64url");
+export const LIST_CURSOR = /^[A-Za-z0-9_-]{8}$/;
+export const SEARCH_CURSOR = /^[A-Za-z0-9_-]{16}$/;
+
+export function encodeCursor(key: number): string {
+  const bytes = Buffer.alloc(6);
+  bytes.writeUIntBE(key, 0, 6);
+  return bytes.toString("base64url");
 }
 
-/** Decodes a cursor made by encodeCursor with `arity` integer parts; anything else is a 400. */
-export function decodeCursor(cursor: string, arity: number): number[] {
-  const invalid = () => badRequest("invalid cursor");
-  if (!/^[A-Za-z0-9_-]{1,512}$/.test(cursor)) throw invalid();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    throw invalid();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== arity) throw invalid();
-  if (!parsed.every((v) => Number.isSafeInteger(v) && v >= 0)) throw invalid();
-  return parsed as number[];
+export function decodeCursor(cursor: string): number {
+  if (!LIST_CURSOR.test(cursor)) throw badRequest("invalid cursor");
+  return Buffer.from(cursor, "base64url").readUIntBE(0, 6);
+}
+
+export function encodeSearchCursor(score: number, number: number): string {
+  const bytes = Buffer.alloc(12);
+  bytes.writeDoubleBE(score, 0);
+  bytes.writeUInt32BE(number, 8);
+  return bytes.toString("base64url");
+}
+
+export function decodeSearchCursor(cursor: string): { score: number; number: number } {
+  if (!SEARCH_CURSOR.test(cursor)) throw badRequest("invalid cursor");
+  const bytes = Buffer.from(cursor, "base64url");
+  return { score: bytes.readDoubleBE(0), number: bytes.readUInt32BE(8) };
 }

@@ -15,7 +15,7 @@ export const ErrorEnvelope = t.Object(
 
 export const ListQuery = t.Object({
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 25, description: "page size, 1..100" })),
-  cursor: t.Optional(t.String({ maxLength: 512, description: "opaque cursor from the previous page's next_cursor" })),
+  cursor: t.Optional(t.String({ pattern: "^[A-Za-z0-9_-]{8}$", description: "opaque cursor from the previous page's next_cursor" })),
   order: t.Optional(t.Union([t.Literal("asc"), t.Literal("desc")], { default: "asc", description: "by number" })),
 });
 
@@ -30,5 +30,7 @@ export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map
 export const TokenParams = t.Object({ token: t.String({ description: "the application's secret token" }) });
 
 export const IdempotencyHeaders = t.Object({
-  "idempotency-key": t.Optional(t.String({ description: "1..255 visible ASCII characters; a repeat within 24 h returns the original response" })),
+  "idempotency-key": t.Optional(
+    t.String({ pattern: "^[\\x21-\\x7e]{1,255}$", description: "1..255 visible ASCII characters; a repeat within 24 h returns the original response" }),
+  ),
 });

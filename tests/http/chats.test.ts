@@ -112,6 +112,9 @@ describe("chats", () => {
       expect(res.status).toBe(422);
     }
     expect((await call(base, "PATCH", `/applications/${token}/chats/1`, {})).status).toBe(422);
+    for (const raw of ["[null, null]", "[]", "null", '"x"', "3"]) {
+      expect((await call(base, "POST", `/applications/${token}/chats`, raw, { "content-type": "application/json" })).status).toBe(422);
+    }
     expect((await call(base, "PATCH", `/applications/${token}/chats/7`, { name: "x" })).status).toBe(404);
     for (const q of ["limit=0", "limit=500", "order=sideways", "cursor=%%%"]) {
       expect((await call(base, "GET", `/applications/${token}/chats?${q}`)).status).toBe(400);

@@ -89,7 +89,7 @@ export function applicationService({ db, redis, keys }: Deps) {
     },
 
     async list(limit: number, order: "asc" | "desc", cursor?: string) {
-      const after = cursor ? decodeCursor(cursor, 1)[0]! : undefined;
+      const after = cursor ? decodeCursor(cursor) : undefined;
       const rows = await db
         .select()
         .from(applications)
@@ -100,7 +100,7 @@ export function applicationService({ db, redis, keys }: Deps) {
       const last = page[page.length - 1];
       return {
         data: page.map(toApplication),
-        next_cursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
+        next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null,
       };
     },
 

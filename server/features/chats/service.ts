@@ -105,7 +105,7 @@ export function chatService(deps: Deps) {
     },
 
     async list(token: string, limit: number, order: "asc" | "desc", cursor?: string) {
-      const after = cursor ? decodeCursor(cursor, 1)[0] : undefined;
+      const after = cursor ? decodeCursor(cursor) : undefined;
       const appId = await w.appId(token);
       const overlay = Object.values(await redis.hgetall(keys.pendingChats(token))).map((e) => fromOverlay(parseOverlay<Overlay>(e)!));
       const hidden = overlay.filter((o) => o.deleted).length;
@@ -119,7 +119,7 @@ export function chatService(deps: Deps) {
       const counts = new Map(rows.map((r) => [r.number, r.messages_count]));
       const page = mergePage(rows, overlay.map((o) => ({ ...o, messages_count: counts.get(o.number) ?? 0 })), { limit, order, after });
       const last = page.items[page.items.length - 1];
-      return { data: page.items.map(toChat), next_cursor: page.more && last ? encodeCursor([last.number]) : null };
+      return { data: page.items.map(toChat), next_cursor: page.more && last ? encodeCursor(last.number) : null };
     },
   };
 }

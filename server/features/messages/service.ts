@@ -105,7 +105,7 @@ export function messageService(deps: Deps) {
     },
 
     async list(token: string, chat: number, limit: number, order: "asc" | "desc", cursor?: string) {
-      const after = cursor ? decodeCursor(cursor, 1)[0] : undefined;
+      const after = cursor ? decodeCursor(cursor) : undefined;
       const appId = await liveChat(token, chat);
       const overlay = Object.values(await redis.hgetall(keys.pending(token, chat))).map((e) => parseOverlay<Overlay>(e)!);
       const hidden = overlay.filter((o) => o.deleted).length;
@@ -118,7 +118,7 @@ export function messageService(deps: Deps) {
       ).map(normalize);
       const page = mergePage(rows, overlay, { limit, order, after });
       const last = page.items[page.items.length - 1];
-      return { data: page.items.map(toMessage), next_cursor: page.more && last ? encodeCursor([last.number]) : null };
+      return { data: page.items.map(toMessage), next_cursor: page.more && last ? encodeCursor(last.number) : null };
     },
   };
 }

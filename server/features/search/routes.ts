@@ -19,9 +19,10 @@ export const SearchHit = t.Object(
 
 const SearchQuery = t.Object({
   q: t.Optional(t.String({ description: "1..256 characters; every word must match (whole word, prefix, or a 3+ character fragment)" })),
+  // An alias of q, accepted and not documented (the refined OpenAPI document requires q).
   query: t.Optional(t.String({ description: "alias of q" })),
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 25 })),
-  cursor: t.Optional(t.String({ maxLength: 512 })),
+  cursor: t.Optional(t.String({ pattern: "^[A-Za-z0-9_-]{16}$", description: "opaque cursor from the previous page's next_cursor" })),
 });
 
 export function searchRoutes(deps: Deps) {
