@@ -22,5 +22,5 @@ bun run migrate
 step "typecheck"
 bun run typecheck
 step "tests"
-bun test "$@"
+bun test --timeout 120000 "$@"
 step "done"

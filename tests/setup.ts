@@ -19,3 +19,8 @@ const defaults: Record<string, string> = {
   WORKER_RECONCILE_INTERVAL_MS: "5000",
 };
 for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;
+
+// One teardown for the whole run: no API or worker process may outlive the tests.
+const { afterAll } = await import("bun:test");
+const { killAll } = await import("./support/processes.ts");
+afterAll(killAll);

@@ -4,6 +4,9 @@ import { sharedStack, startWorker, type Proc } from "../support/processes.ts";
 import { managed, startServices, stopService } from "../support/services.ts";
 import { appId, config, drained, keys, redisClient, rows, searchable } from "../support/stack.ts";
 
+// Unique per run: a consumer name left from an earlier run may still hold entries.
+const victimName = `victim-${Date.now()}`;
+const terminatedName = `terminated-${Date.now()}`;
 let base: string;
 let shared: Proc;
 beforeAll(async () => {
@@ -47,14 +50,14 @@ describe("search sink faults", () => {
     const { token, path } = await newChat("kill search");
     shared.proc.kill("SIGSTOP");
     try {
-      const posts = Promise.all(Array.from({ length: 3000 }, (_, i) => call(base, "POST", path, { body: `indexed ${i}` })));
+      const posts = await Promise.all(Array.from({ length: 3000 }, (_, i) => call(base, "POST", path, { body: `indexed ${i}` })));
+      expect(posts.every((r) => r.status === 201)).toBe(true);
       for (let round = 0; round < 4; round++) {
-        const victim = startWorker({ WORKER_NAME: "search-victim", WORKER_BATCH_SIZE: "100", WORKER_SINKS: "search" });
-        await eventually(async () => ((await pendingOf("search", "search-victim")) > 0 ? true : undefined), 15_000, "a batch in hand");
-        await Bun.sleep(Math.random() * 80);
+        const victim = startWorker({ WORKER_NAME: victimName, WORKER_BATCH_SIZE: "50", WORKER_SINKS: "search" });
+        await eventually(async () => ((await pendingOf("search", victimName)) > 0 ? true : undefined), 15_000, "a batch in hand", 5);
         await victim.stop("SIGKILL");
       }
-      expect((await posts).every((r) => r.status === 201)).toBe(true);
+      expect(await pendingOf("search", victimName)).toBeGreaterThan(0);
     } finally {
       shared.proc.kill("SIGCONT");
     }

@@ -7,9 +7,22 @@ import { join } from "node:path";
 
 const root = join(import.meta.dir, "../..");
 const running = new Set<Subprocess>();
-process.on("exit", () => {
-  for (const proc of running) proc.kill("SIGKILL");
-});
+
+/** Kills every process the tests started (tests/setup.ts calls it after the last test). */
+export function killAll() {
+  for (const proc of running) {
+    proc.kill("SIGCONT");
+    proc.kill("SIGKILL");
+  }
+  running.clear();
+}
+process.on("exit", killAll);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
 
 export type Proc = {
   proc: Subprocess;

@@ -3,6 +3,9 @@ import { call, eventually } from "../support/http.ts";
 import { sharedStack, startWorker, type Proc } from "../support/processes.ts";
 import { appId, drained, keys, redisClient, rows } from "../support/stack.ts";
 
+// Unique per run: a consumer name left from an earlier run may still hold entries.
+const victimName = `victim-${Date.now()}`;
+const terminatedName = `terminated-${Date.now()}`;
 let base: string;
 let shared: Proc;
 beforeAll(async () => {
@@ -34,18 +37,18 @@ describe("worker faults", () => {
     // The shared worker is paused, so the victim is the only consumer while it is being killed.
     shared.proc.kill("SIGSTOP");
     try {
-      const posts = Promise.all(Array.from({ length: 3000 }, (_, i) => call(base, "POST", `/applications/${token}/chats/1/messages`, { body: `survivor ${i}` })));
+      // Everything is queued first, so each victim has batches in hand whenever it is killed.
+      const posts = await Promise.all(Array.from({ length: 3000 }, (_, i) => call(base, "POST", `/applications/${token}/chats/1/messages`, { body: `survivor ${i}` })));
+      expect(posts.every((r) => r.status === 201)).toBe(true);
       let kills = 0;
       for (let round = 0; round < 4; round++) {
-        const victim = startWorker({ WORKER_NAME: "victim", WORKER_BATCH_SIZE: "100", WORKER_SINKS: "mysql" });
-        await eventually(async () => ((await pendingOf("victim")) > 0 ? true : undefined), 15_000, "the victim to hold a batch");
-        await Bun.sleep(20 + Math.random() * 100);
+        const victim = startWorker({ WORKER_NAME: victimName, WORKER_BATCH_SIZE: "50", WORKER_SINKS: "mysql" });
+        await eventually(async () => ((await pendingOf(victimName)) > 0 ? true : undefined), 15_000, "the victim to hold a batch", 5);
         await victim.stop("SIGKILL");
         kills++;
       }
       expect(kills).toBe(4);
-      expect(await pendingOf("victim")).toBeGreaterThan(0);
-      expect((await posts).every((r) => r.status === 201)).toBe(true);
+      expect(await pendingOf(victimName)).toBeGreaterThan(0);
     } finally {
       shared.proc.kill("SIGCONT");
     }
@@ -101,5 +104,26 @@ describe("worker faults", () => {
     await drained();
     const stored = await rows("SELECT number, body FROM messages WHERE application_id = ? AND chat_number = 2 AND deleted_at IS NULL ORDER BY number", [await appId(token)]);
     expect(stored.map((r) => [r.number, r.body])).toEqual([[1, "before 0"], [2, "before 1"], [4, "after flush"]]);
+  });
+});
+
+describe("clean stop", () => {
+  test("SIGTERM mid-load: the worker finishes its batch, acknowledges it and exits 0", async () => {
+    const token = (await call(base, "POST", "/applications", { name: "sigterm" })).json.token;
+    await call(base, "POST", `/applications/${token}/chats`, {});
+    shared.proc.kill("SIGSTOP");
+    try {
+      const worker = startWorker({ WORKER_NAME: terminatedName, WORKER_BATCH_SIZE: "100", WORKER_SINKS: "mysql" });
+      const posts = Promise.all(Array.from({ length: 3000 }, (_, i) => call(base, "POST", `/applications/${token}/chats/1/messages`, { body: `term ${i}` })));
+      await eventually(async () => ((await pendingOf(terminatedName)) > 0 ? true : undefined), 15_000, "a batch in hand");
+      expect(await worker.stop("SIGTERM")).toBe(0);
+      await posts;
+      expect(await pendingOf(terminatedName)).toBe(0);
+    } finally {
+      shared.proc.kill("SIGCONT");
+    }
+    await drained();
+    const [row] = await rows("SELECT COUNT(*) n FROM messages WHERE application_id = ? AND chat_number = 1", [await appId(token)]);
+    expect(row!.n).toBe(3000);
   });
 });
