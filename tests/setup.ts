@@ -1,3 +1,6 @@
+import { afterAll } from "bun:test";
+import { killAll } from "./support/processes.ts";
+
 /**
  * Preloaded by bun test (bunfig.toml). Points every test at the test database, Redis db and index
  * (test:all migrates them first) unless the environment already says otherwise.
@@ -21,6 +24,4 @@ const defaults: Record<string, string> = {
 for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;
 
 // One teardown for the whole run: no API or worker process may outlive the tests.
-const { afterAll } = await import("bun:test");
-const { killAll } = await import("./support/processes.ts");
 afterAll(killAll);
