@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { call, eventually } from "../support/http.ts";
 import { sharedStack, startWorker, type Proc } from "../support/processes.ts";
 import { managed, startServices, stopService } from "../support/services.ts";
-import { appId, config, drained, keys, redisClient, rows, searchable } from "../support/stack.ts";
+import { appId, config, drained, pendingOf, rows, searchable } from "../support/stack.ts";
 
 // Unique per run: a consumer name left from an earlier run may still hold entries.
 const victimName = `victim-${Date.now()}`;
@@ -28,15 +28,6 @@ async function indexed(id: number, chat: number): Promise<number[]> {
   });
   const json = (await res.json()) as { hits: { hits: { _source: { number: number } }[] } };
   return json.hits.hits.map((h) => h._source.number).sort((a, b) => a - b);
-}
-
-async function pendingOf(group: string, consumer: string): Promise<number> {
-  let total = 0;
-  for (const stream of keys.streams()) {
-    const consumers = (await redisClient().xinfo("CONSUMERS", stream, group).catch(() => [])) as unknown[][];
-    for (const row of consumers) if (row[1] === consumer) total += Number(row[3]);
-  }
-  return total;
 }
 
 async function newChat(name: string) {

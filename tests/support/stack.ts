@@ -58,3 +58,17 @@ export async function searchable(timeoutMs = 30_000): Promise<void> {
   const res = await fetch(`${config.elasticsearchUrl}/${config.searchIndex}/_refresh`, { method: "POST" });
   if (!res.ok) throw new Error(`refresh failed: ${res.status}`);
 }
+
+/** Entries a consumer of `group` has read and not acknowledged, over every shard. */
+export async function pendingOf(group: string, consumer: string): Promise<number> {
+  let total = 0;
+  for (const stream of keys.streams()) {
+    const consumers = (await redisClient().xinfo("CONSUMERS", stream, group).catch(() => [])) as unknown[][];
+    for (const row of consumers) {
+      const record: Record<string, unknown> = {};
+      for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
+      if (record.name === consumer) total += Number(record.pending);
+    }
+  }
+  return total;
+}

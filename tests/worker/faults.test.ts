@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { call, eventually } from "../support/http.ts";
 import { sharedStack, startWorker, type Proc } from "../support/processes.ts";
-import { appId, drained, keys, redisClient, rows } from "../support/stack.ts";
+import { appId, drained, keys, pendingOf, redisClient, rows } from "../support/stack.ts";
 
 // Unique per run: a consumer name left from an earlier run may still hold entries.
 const victimName = `victim-${Date.now()}`;
@@ -17,19 +17,6 @@ afterAll(() => {
   shared.proc.kill("SIGCONT");
 });
 
-async function pendingOf(consumer: string): Promise<number> {
-  let total = 0;
-  for (const stream of keys.streams()) {
-    const consumers = (await redisClient().xinfo("CONSUMERS", stream, "mysql").catch(() => [])) as unknown[][];
-    for (const row of consumers) {
-      const record: Record<string, unknown> = {};
-      for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
-      if (record.name === consumer) total += Number(record.pending);
-    }
-  }
-  return total;
-}
-
 describe("worker faults", () => {
   test("a worker SIGKILLed mid-batch, again and again, loses and doubles nothing", async () => {
     const token = (await call(base, "POST", "/applications", { name: "kill" })).json.token;
@@ -43,12 +30,12 @@ describe("worker faults", () => {
       let kills = 0;
       for (let round = 0; round < 4; round++) {
         const victim = startWorker({ WORKER_NAME: victimName, WORKER_BATCH_SIZE: "50", WORKER_SINKS: "mysql" });
-        await eventually(async () => ((await pendingOf(victimName)) > 0 ? true : undefined), 15_000, "the victim to hold a batch", 5);
+        await eventually(async () => ((await pendingOf("mysql", victimName)) > 0 ? true : undefined), 15_000, "the victim to hold a batch", 5);
         await victim.stop("SIGKILL");
         kills++;
       }
       expect(kills).toBe(4);
-      expect(await pendingOf(victimName)).toBeGreaterThan(0);
+      expect(await pendingOf("mysql", victimName)).toBeGreaterThan(0);
     } finally {
       shared.proc.kill("SIGCONT");
     }
@@ -115,10 +102,10 @@ describe("clean stop", () => {
     try {
       const worker = startWorker({ WORKER_NAME: terminatedName, WORKER_BATCH_SIZE: "100", WORKER_SINKS: "mysql" });
       const posts = Promise.all(Array.from({ length: 3000 }, (_, i) => call(base, "POST", `/applications/${token}/chats/1/messages`, { body: `term ${i}` })));
-      await eventually(async () => ((await pendingOf(terminatedName)) > 0 ? true : undefined), 15_000, "a batch in hand");
+      await eventually(async () => ((await pendingOf("mysql", terminatedName)) > 0 ? true : undefined), 15_000, "a batch in hand");
       expect(await worker.stop("SIGTERM")).toBe(0);
       await posts;
-      expect(await pendingOf(terminatedName)).toBe(0);
+      expect(await pendingOf("mysql", terminatedName)).toBe(0);
     } finally {
       shared.proc.kill("SIGCONT");
     }
