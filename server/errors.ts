@@ -77,6 +77,9 @@ export const errorHandler = (log: Logger, allowedMethods: (path: string) => stri
         return json(400, envelope("bad_request", "the request body could not be parsed"));
       case "NOT_FOUND": {
         const methods = allowedMethods(path);
+        if (methods.includes("WS") && request.method === "GET") {
+          return json(426, envelope("upgrade_required", "this endpoint speaks WebSocket: send an Upgrade request"), { upgrade: "websocket" });
+        }
         if (methods.length && !methods.includes(request.method)) {
           return json(405, envelope("method_not_allowed", `${request.method} is not allowed here`), { allow: methods.join(", ") });
         }

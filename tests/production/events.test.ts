@@ -124,3 +124,36 @@ describe("live events", () => {
     expect((await res.json()).error.code).toBe("not_found");
   });
 });
+
+describe("live events over WebSocket", () => {
+  test("the same events as JSON frames, resumable with ?last_event_id=", async () => {
+    const { token, path } = await newChat();
+    const url = `${base.replace("http", "ws")}/api/v1${path}/ws`;
+    const frames: { id: string; type: string; message: { number: number; body: string } }[] = [];
+    const ws = new WebSocket(url);
+    ws.onmessage = (e) => frames.push(JSON.parse(String(e.data)));
+    await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+    await Bun.sleep(50);
+    const created = await call(other, "POST", `${path}/messages`, { body: "over ws" });
+    await call(other, "PATCH", `${path}/messages/1`, { body: "edited over ws" });
+    await until(() => (frames.length === 2 ? true : undefined));
+    expect(frames[0]).toEqual({ id: expect.any(String), type: "message.created", message: created.json });
+    expect(frames[1]!.type).toBe("message.updated");
+    ws.close();
+
+    await call(base, "POST", `${path}/messages`, { body: "missed" });
+    const resumed: typeof frames = [];
+    const again = new WebSocket(`${url}?last_event_id=${frames[0]!.id}`);
+    again.onmessage = (e) => resumed.push(JSON.parse(String(e.data)));
+    await until(() => (resumed.length === 2 ? true : undefined));
+    expect(resumed.map((f) => [f.type, f.message.number])).toEqual([["message.updated", 1], ["message.created", 2]]);
+    again.close();
+    expect((await fetch(`${base}/api/v1/applications/${token}/chats/1/ws`)).status).toBe(426);
+    const unknown = new WebSocket(`${base.replace("http", "ws")}/api/v1/applications/${token}/chats/5/ws`);
+    const outcome = await new Promise((resolve) => {
+      unknown.onopen = () => resolve("open");
+      unknown.onerror = () => resolve("refused");
+    });
+    expect(outcome).toBe("refused");
+  });
+});
