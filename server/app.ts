@@ -13,6 +13,7 @@ import { eventRoutes } from "./features/events/routes.ts";
 import { createFanout } from "./features/events/fanout.ts";
 import { rateLimiter } from "./common/ratelimit.ts";
 import { refineOpenApi } from "./openapi.ts";
+import { createMetrics } from "./features/ops/metrics.ts";
 import { opsRoutes } from "./features/ops/routes.ts";
 
 export function buildApp(deps: Deps) {
@@ -25,6 +26,8 @@ export function buildApp(deps: Deps) {
   };
 
   const fanout = createFanout(deps.subscriber, deps.keys.channelPattern, deps.log);
+  const metrics = createMetrics();
+  const started = new WeakMap<Request, number>();
   const api = new Elysia({ prefix: "/api/v1" })
     .use(applicationRoutes(deps))
     .use(chatRoutes(deps))
@@ -35,6 +38,7 @@ export function buildApp(deps: Deps) {
   const app = new Elysia()
     .use(errorHandler(deps.log, allowedMethods))
     .onRequest(({ request, set }) => {
+      started.set(request, performance.now());
       set.headers["access-control-allow-origin"] = "*";
       if (request.method === "OPTIONS") return preflight(new URL(request.url).pathname, allowedMethods);
     })
@@ -55,10 +59,14 @@ export function buildApp(deps: Deps) {
         },
       }),
     )
-    .onAfterResponse(({ request, path, set }) => {
-      deps.log.debug("request", { method: request.method, path: redactPath(path), status: set.status });
+    .onAfterResponse(({ request, path, route, set }) => {
+      const status = String(set.status ?? 200);
+      const seconds = (performance.now() - (started.get(request) ?? performance.now())) / 1000;
+      metrics.observeRequest({ method: request.method, route: route || "unmatched", status }, seconds);
+      if (request.method === "POST" && status === "201") metrics.accepted(route.endsWith("/messages") || route.endsWith("/messages/") ? "message" : route.includes("/chats") ? "chat" : "application");
+      if (deps.config.logLevel === "debug") deps.log.debug("request", { method: request.method, path: redactPath(path), status, ms: Math.round(seconds * 1000) });
     })
-    .use(opsRoutes(deps))
+    .use(opsRoutes(deps, metrics))
     .use(api);
 
   for (const route of app.routes) {

@@ -187,6 +187,18 @@ describe("operations", () => {
     expect((await fetch(`${base}/swagger`)).status).toBe(200);
   });
 
+  test("Prometheus metrics: request latency, accepted writes, stream lag and pending, dead letters", async () => {
+    const { json: app } = await call(base, "POST", "/applications", { name: "metrics" });
+    await call(base, "POST", `/applications/${app.token}/chats`, {});
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/applications\/:token\/chats\/",status="201"\} \d+$/m);
+    expect(text).toMatch(/^chat_accepted_writes_total\{kind="chat"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^chat_stream_lag\{stream="stream:\{s0\}",group="mysql"\} \d+$/m);
+    expect(text).toMatch(/^chat_stream_pending\{stream="stream:\{s0\}",group="search"\} \d+$/m);
+    expect(text).toMatch(/^chat_dead_letters \d+$/m);
+    expect(text).not.toContain(app.token);
+  });
+
   test("readyz is 503 with each dependency's state when one is down", async () => {
     const api = await startApi({ ELASTICSEARCH_URL: "http://127.0.0.1:1", REDIS_URL: "redis://127.0.0.1:1/0" });
     try {

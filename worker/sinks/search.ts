@@ -74,7 +74,8 @@ export function searchSink({ es, redis, keys, index }: { es: Client; redis: Redi
       const [action, result] = Object.entries(item)[0]!;
       // 409: a newer version is already indexed; 404: deleting what is already gone.
       if (result.status < 300 || result.status === 409 || (action === "delete" && result.status === 404)) continue;
-      if (result.status === 429 || result.status >= 500) outage = true;
+      // Overload, a failing node, or a missing index (not migrated yet): wait, do not dead-letter.
+      if (result.status === 429 || result.status >= 500 || result.error?.type === "index_not_found_exception") outage = true;
       failures.push(`${action} ${result.status} ${result.error?.type ?? ""}: ${result.error?.reason ?? ""}`.slice(0, 300));
     }
     if (!failures.length) return;

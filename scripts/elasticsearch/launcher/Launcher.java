@@ -38,6 +38,8 @@ public class Launcher {
             .put("network.host", "127.0.0.1")
             .put("http.port", port)
             .put("transport.port", port + 100)
+            // A write to a missing alias must fail, not create an index with a guessed mapping.
+            .put("action.auto_create_index", false)
             .build();
 
         LogConfigurator.configureESLogging();

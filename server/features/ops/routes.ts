@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { Deps } from "../../deps.ts";
+import type { Metrics } from "./metrics.ts";
 
 type State = "up" | "down";
 
@@ -20,8 +21,13 @@ const Readiness = t.Object({
   checks: t.Object({ mysql: t.String(), redis: t.String(), elasticsearch: t.String() }),
 });
 
-export function opsRoutes({ pool, redis, es }: Deps) {
+export function opsRoutes({ pool, redis, es, keys }: Deps, metrics: Metrics) {
   return new Elysia()
+    .get(
+      "/metrics",
+      async () => new Response(await metrics.render(redis, keys), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
+      { detail: { tags: ["operations"], summary: "Prometheus metrics" } },
+    )
     .get("/healthz", () => ({ status: "ok" as const }), {
       response: { 200: t.Object({ status: t.Literal("ok") }) },
       detail: { tags: ["operations"], summary: "The process is up" },
