@@ -67,7 +67,7 @@ describe.if(managed("mariadb") && managed("elasticsearch"))("outages", () => {
     try {
       for (let i = 0; i < 20; i++) expect((await call(base, "POST", path, { body: `during mysql outage ${i}` })).status).toBe(201);
       expect((await call(base, "GET", `${path}/21`)).json.body).toBe("during mysql outage 19");
-      await eventually(async () => ((await call(base, "GET", `${path}/search?q=outage`)).json?.data?.length === 20 ? true : undefined), 20_000, "searchable while MySQL is down");
+      await eventually(async () => ((await call(base, "GET", `${path}/search?q=outage`)).json?.data?.length === 21 ? true : undefined), 20_000, "searchable while MySQL is down");
     } finally {
       await startServices();
     }
