@@ -145,3 +145,10 @@ describe("search query and highlight", () => {
     expect(highlightBody("nothing here", "***")).toBe("nothing here");
   });
 });
+
+import { readFileSync } from "node:fs";
+import { generate, target } from "../../scripts/gen-sdk-types.ts";
+
+test("the SDK's generated types match the server's models (run `bun scripts/gen-sdk-types.ts` after a model change)", () => {
+  expect(readFileSync(target, "utf8")).toBe(generate());
+});

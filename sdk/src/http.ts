@@ -1,0 +1,90 @@
+/**
+ * One request with the SDK's policies: `/api/v1` prefix, JSON in and out, a per-attempt timeout,
+ * the caller's AbortSignal, and retries with exponential backoff and jitter for network errors, 429
+ * (honouring Retry-After) and 5xx. Every POST carries an Idempotency-Key (the caller's or a random
+ * one) that stays the same across its retries, so a retried create never creates twice.
+ */
+import { ApiError, ConnectionError, RateLimitError, TimeoutError, errorFromResponse } from "./errors.js";
+
+export type RequestOptions = {
+  /** Aborting ends the call with the signal's reason (an AbortError by default); never retried. */
+  signal?: AbortSignal;
+  /** Milliseconds for each attempt; overrides the client's `timeout`. */
+  timeout?: number;
+  /** For POSTs: the key to send instead of a generated one. */
+  idempotencyKey?: string;
+  headers?: Record<string, string>;
+};
+
+/** The subset of `fetch` the SDK uses: any WHATWG-compatible implementation will do. */
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export type Transport = {
+  baseUrl: string;
+  fetch: FetchLike;
+  timeout: number;
+  maxRetries: number;
+  headers: Record<string, string>;
+};
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+  });
+
+function backoff(attempt: number, error: ApiError): number {
+  if (error instanceof RateLimitError && error.retryAfter !== undefined) return error.retryAfter * 1000;
+  const base = Math.min(8000, 250 * 2 ** attempt);
+  return base / 2 + Math.random() * (base / 2);
+}
+
+const retryable = (error: ApiError) => error instanceof ConnectionError || error instanceof TimeoutError || error.status === 429 || error.status >= 500;
+
+export function url(transport: Transport, path: string, query?: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) search.set(key, String(value));
+  const qs = search.toString();
+  return `${transport.baseUrl.replace(/\/+$/, "")}/api/v1${path}${qs ? `?${qs}` : ""}`;
+}
+
+/** Sends one request (with retries) and returns the parsed JSON body, or undefined for 204. */
+export async function request<T>(
+  transport: Transport,
+  method: string,
+  path: string,
+  init: { query?: Record<string, string | number | undefined>; body?: unknown; headers?: Record<string, string> } = {},
+  options: RequestOptions = {},
+): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json", ...transport.headers, ...init.headers, ...options.headers };
+  if (init.body !== undefined) headers["content-type"] = "application/json";
+  if (method === "POST") headers["idempotency-key"] = options.idempotencyKey ?? crypto.randomUUID();
+  const timeout = options.timeout ?? transport.timeout;
+  const target = url(transport, path, init.query);
+
+  for (let attempt = 0; ; attempt++) {
+    let error: ApiError;
+    const deadline = AbortSignal.timeout(timeout);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    try {
+      const response = await transport.fetch(target, {
+        method,
+        headers,
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal,
+      });
+      const text = await response.text();
+      if (response.ok) return (text ? JSON.parse(text) : undefined) as T;
+      error = errorFromResponse(response.status, response.headers, text);
+    } catch (cause) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (cause instanceof ApiError) throw cause;
+      error = deadline.aborted
+        ? new TimeoutError(0, "timeout", `no response within ${timeout} ms`, undefined, undefined, { cause })
+        : new ConnectionError(0, "connection_error", `could not reach ${transport.baseUrl}: ${(cause as Error)?.message ?? cause}`, undefined, undefined, { cause });
+    }
+    if (attempt >= transport.maxRetries || !retryable(error)) throw error;
+    await sleep(backoff(attempt, error), options.signal);
+  }
+}

@@ -1,0 +1,19 @@
+export { ChatClient, type ChatClientOptions } from "./client.js";
+export {
+  ApiError,
+  AuthenticationError,
+  BadRequestError,
+  ConflictError,
+  ConnectionError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RateLimitError,
+  ServiceUnavailableError,
+  TimeoutError,
+  ValidationError,
+} from "./errors.js";
+export type { FetchLike, RequestOptions } from "./http.js";
+export { Page, type PageData } from "./pagination.js";
+export type { LiveEvent, LiveEventType } from "./events.js";
+export type { ListParams } from "./resources/chats.js";
+export type * from "./types.gen.js";
