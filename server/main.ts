@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from "../core/config.ts";
 import { createDb } from "../core/db/client.ts";
 import { keysFor } from "../core/keys.ts";
 import { createLogger } from "../core/log.ts";
-import { createRedis } from "../core/redis/client.ts";
+import { createRedis, waitReady } from "../core/redis/client.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 import { buildApp } from "./app.ts";
 
@@ -26,6 +26,9 @@ const es = createElasticsearch(config.elasticsearchUrl);
 const deps = { config, db, pool, redis, subscriber, es, keys: keysFor(config.streamShards), log };
 const app = buildApp(deps);
 
+// Requests fail fast while Redis is unreachable (no offline queue): wait for the first connection
+// so a freshly started process does not answer its first requests with 503.
+await waitReady(redis, 10_000).catch(() => log.warn("redis not ready yet; serving anyway, /readyz reports it"));
 app.listen({ port: config.port, hostname: "0.0.0.0", maxRequestBodySize: 1024 * 1024 });
 log.info("listening", { port: app.server?.port });
 

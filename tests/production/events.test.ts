@@ -106,6 +106,8 @@ describe("live events", () => {
     try {
       const { path } = await newChat();
       const stream = open(`${api.url}/api/v1${path}/events`);
+      await until(() => (stream.frames.length ? true : undefined));
+      expect(stream.status()).toBe(200);
       await Bun.sleep(11_500);
       expect(stream.frames.filter((f) => f.comment === "keep-alive").length).toBeGreaterThanOrEqual(5);
       await call(base, "POST", `${path}/messages`, { body: "still there" });
