@@ -5,6 +5,7 @@
  *   dlq list [--limit N] show dead-lettered stream entries
  *   dlq replay <id…|--all>  put dead-lettered entries back on their stream (the sinks are idempotent)
  */
+import type { estypes } from "@elastic/elasticsearch";
 import { loadConfig } from "../core/config.ts";
 import { createDb } from "../core/db/client.ts";
 import { keysFor } from "../core/keys.ts";
@@ -60,28 +61,35 @@ async function reindex(batch = 1000) {
     }
     if (done === 0) progress(0, 0, "messages indexed");
 
-    // Documents whose message is gone from MySQL (or deleted) are removed.
+    // Documents whose message is gone from MySQL (or deleted) are removed. A point in time keeps the
+    // walk on one snapshot: without it, refreshes and merges renumber `_doc` between pages and skip hits.
     await es.indices.refresh({ index });
     let removed = 0;
-    let cursor: unknown[] | undefined;
-    for (;;) {
-      const page = await es.search<{ app: number; chat: string; number: number }>({
-        index, size: batch, _source: ["app", "chat", "number"], sort: [{ _doc: "asc" }] as never, ...(cursor ? { search_after: cursor as never } : {}),
-      });
-      const hits = page.hits.hits;
-      if (!hits.length) break;
-      const keys = hits.map((h) => [h._source!.app, Number(h._source!.chat.split(":")[1]), h._source!.number]);
-      const [live] = (await pool.query(
-        "SELECT application_id a, chat_number c, number n FROM messages WHERE (application_id, chat_number, number) IN (?) AND deleted_at IS NULL",
-        [keys],
-      )) as unknown as [{ a: number; c: number; n: number }[]];
-      const alive = new Set(live.map((r) => documentId(r.a, r.c, r.n)));
-      const orphans = hits.filter((h) => !alive.has(h._id!));
-      if (orphans.length) {
-        await es.bulk({ operations: orphans.map((h) => ({ delete: { _index: index, _id: h._id!, routing: h._routing } })) as never });
-        removed += orphans.length;
+    let cursor: estypes.SortResults | undefined;
+    const pit = await es.openPointInTime({ index, keep_alive: "2m" });
+    try {
+      for (;;) {
+        const page = await es.search<{ app: number; chat: string; number: number }>({
+          pit: { id: pit.id, keep_alive: "2m" }, size: batch, _source: ["app", "chat", "number"],
+          sort: [{ _shard_doc: "asc" }] as never, ...(cursor ? { search_after: cursor } : {}),
+        });
+        const hits = page.hits.hits;
+        if (!hits.length) break;
+        const keys = hits.map((h) => [h._source!.app, Number(h._source!.chat.split(":")[1]), h._source!.number]);
+        const [live] = (await pool.query(
+          "SELECT application_id a, chat_number c, number n FROM messages WHERE (application_id, chat_number, number) IN (?) AND deleted_at IS NULL",
+          [keys],
+        )) as unknown as [{ a: number; c: number; n: number }[]];
+        const alive = new Set(live.map((r) => documentId(r.a, r.c, r.n)));
+        const orphans = hits.filter((h) => !alive.has(h._id!));
+        if (orphans.length) {
+          await es.bulk({ operations: orphans.map((h) => ({ delete: { _index: h._index, _id: h._id!, routing: h._routing } })) as never });
+          removed += orphans.length;
+        }
+        cursor = hits[hits.length - 1]!.sort;
       }
-      cursor = hits[hits.length - 1]!.sort;
+    } finally {
+      await es.closePointInTime({ id: pit.id }).catch(() => {});
     }
     console.log(`reindex: ${done} messages indexed, ${removed} orphan documents removed`);
   } finally {
