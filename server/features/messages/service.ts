@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import type { ChainableCommander } from "ioredis";
 import type { Deps } from "../../deps.ts";
 import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
 import { IDEMPOTENCY_TTL_SECONDS, iso, liveArgs, mergePage, parseOverlay, writes } from "../../common/writes.ts";
@@ -45,6 +46,24 @@ export function messageService(deps: Deps) {
     return appId;
   }
 
+  /**
+   * The chat check plus one more read of the chat's keys in one round trip (they share a hash tag);
+   * falls back to the re-seeding path when Redis lost the application or the chat.
+   */
+  async function withChat<T>(token: string, chat: number, read: (p: ChainableCommander) => ChainableCommander): Promise<{ appId: number; value: T }> {
+    const results = (await read(redis.pipeline().hget(keys.app(token), "id").hget(keys.chat(token, chat), "deleted")).exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+    const [id, deleted, value] = results.map(([, result]) => result) as [string | null, string | null, T];
+    if (id === null || deleted === null) {
+      const appId = await liveChat(token, chat);
+      const [[error, again] = [null, undefined]] = (await read(redis.pipeline()).exec()) ?? [];
+      if (error) throw error;
+      return { appId, value: again as T };
+    }
+    if (deleted !== "0") throw notFound("chat");
+    return { appId: Number(id), value };
+  }
+
   async function persisted(appId: number, chat: number, n: number): Promise<MessageRow | undefined> {
     const [row] = await w.query<Record<string, unknown>>(
       sql`SELECT ${columns} FROM messages WHERE application_id = ${appId} AND chat_number = ${chat} AND number = ${n} AND deleted_at IS NULL`,
@@ -87,8 +106,8 @@ export function messageService(deps: Deps) {
     },
 
     async get(token: string, chat: number, n: number) {
-      const appId = await liveChat(token, chat);
-      const pending = parseOverlay<Overlay>(await redis.hget(keys.pending(token, chat), String(n)));
+      const { appId, value } = await withChat<string | null>(token, chat, (p) => p.hget(keys.pending(token, chat), String(n)));
+      const pending = parseOverlay<Overlay>(value);
       if (pending?.deleted) throw notFound("message");
       const row = pending ? undefined : await persisted(appId, chat, n);
       const found = pending ?? row;
@@ -106,8 +125,8 @@ export function messageService(deps: Deps) {
 
     async list(token: string, chat: number, limit: number, order: "asc" | "desc", cursor?: string) {
       const after = cursor ? decodeCursor(cursor) : undefined;
-      const appId = await liveChat(token, chat);
-      const overlay = Object.values(await redis.hgetall(keys.pending(token, chat))).map((e) => parseOverlay<Overlay>(e)!);
+      const { appId, value } = await withChat<Record<string, string>>(token, chat, (p) => p.hgetall(keys.pending(token, chat)));
+      const overlay = Object.values(value).map((e) => parseOverlay<Overlay>(e)!);
       const hidden = overlay.filter((o) => o.deleted).length;
       const range = after === undefined ? sql`` : order === "asc" ? sql`AND number > ${after}` : sql`AND number < ${after}`;
       const rows = (
