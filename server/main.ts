@@ -27,8 +27,9 @@ const deps = { config, db, pool, redis, subscriber, es, keys: keysFor(config.str
 const app = buildApp(deps);
 
 // Requests fail fast while Redis is unreachable (no offline queue): wait for the first connection
-// so a freshly started process does not answer its first requests with 503.
-await waitReady(redis, 10_000).catch(() => log.warn("redis not ready yet; serving anyway, /readyz reports it"));
+// so a freshly started process does not answer its first requests with 503, but not for a Redis
+// that refuses connections (then /healthz should answer and /readyz say why).
+await waitReady(redis, 10_000, true).catch(() => log.warn("redis not ready yet; serving anyway, /readyz reports it"));
 app.listen({ port: config.port, hostname: "0.0.0.0", maxRequestBodySize: 1024 * 1024 });
 log.info("listening", { port: app.server?.port });
 

@@ -23,13 +23,20 @@ export function createRedis(url: string, options: RedisOptions = {}): RedisClien
 }
 
 /** Resolves once the connection is ready (or rejects after `timeoutMs`). */
-export async function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
+/** Resolves once connected; rejects after `timeoutMs`, or at the first connection error when `failFast`. */
+export async function waitReady(redis: Redis, timeoutMs = 5000, failFast = false): Promise<void> {
   if (redis.status === "ready") return;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("Redis did not become ready")), timeoutMs);
-    redis.once("ready", () => {
+    const settle = (error?: Error) => {
       clearTimeout(timer);
-      resolve();
-    });
+      redis.off("ready", onReady);
+      redis.off("error", onError);
+      error ? reject(error) : resolve();
+    };
+    const onReady = () => settle();
+    const onError = (error: Error) => failFast && settle(error);
+    const timer = setTimeout(() => settle(new Error("Redis did not become ready")), timeoutMs);
+    redis.on("ready", onReady);
+    redis.on("error", onError);
   });
 }
