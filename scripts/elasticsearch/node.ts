@@ -68,10 +68,10 @@ function running(): number | undefined {
   }
 }
 
-export async function ensureElasticsearch(opts: { url?: string; log?: Log } = {}): Promise<"already-running" | "started"> {
+export async function ensureElasticsearch(opts: { url?: string; log?: Log } = {}): Promise<"already running" | "started"> {
   const url = (opts.url ?? process.env.ELASTICSEARCH_URL ?? "http://127.0.0.1:9200").replace(/\/$/, "");
   const log = opts.log ?? ((msg: string) => console.log(`[elasticsearch] ${msg}`));
-  if (await healthy(url)) return "already-running";
+  if (await healthy(url)) return "already running";
   if (!Bun.which("java")) throw new Error("Java 17+ is needed to run Elasticsearch: apt-get install openjdk-17-jre-headless");
 
   if (!running()) {
