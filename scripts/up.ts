@@ -1,5 +1,5 @@
 /**
- * `bun run up`: services, migrate, then one API and one worker in the foreground with their logs
+ * `bun run up`: dependencies, services, migrate, then one API and one worker in the foreground with their logs
  * prefixed; Ctrl-C (or SIGTERM) stops both.
  */
 import { join } from "node:path";
@@ -11,6 +11,7 @@ async function step(cmd: string[]) {
   if ((await proc.exited) !== 0) process.exit(1);
 }
 
+await step(["bun", "install", "--frozen-lockfile"]);
 await step(["bun", "scripts/services.ts"]);
 await step(["bun", "scripts/migrate.ts"]);
 
