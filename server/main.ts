@@ -30,7 +30,9 @@ const app = buildApp(deps);
 // so a freshly started process does not answer its first requests with 503, but not for a Redis
 // that refuses connections (then /healthz should answer and /readyz say why).
 await waitReady(redis, 10_000, true).catch(() => log.warn("redis not ready yet; serving anyway, /readyz reports it"));
-app.listen({ port: config.port, hostname: "0.0.0.0", maxRequestBodySize: 1024 * 1024 });
+// Bodies are limited to 64 KiB by the body parser, which answers in the error envelope; Bun's own
+// limit (a bare 413) only backstops it.
+app.listen({ port: config.port, hostname: "0.0.0.0", maxRequestBodySize: 1024 * 1024 * 1024 });
 log.info("listening", { port: app.server?.port });
 
 let stopping = false;

@@ -9,9 +9,11 @@ export const MAX_BODY_BYTES = 64 * 1024;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 async function readLimited(request: Request): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw payloadTooLarge(MAX_BODY_BYTES);
-  if (!request.body) return new Uint8Array();
+  const length = request.headers.get("content-length");
+  if (Number(length) > MAX_BODY_BYTES) throw payloadTooLarge(MAX_BODY_BYTES);
+  // A declared length is enforced by Bun's HTTP framing: read it natively in one go (a stream
+  // reader costs about a fifth of a create's CPU). Only chunked bodies are read piece by piece.
+  if (length !== null || !request.body) return new Uint8Array(await request.arrayBuffer());
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -110,6 +110,28 @@ describe("application errors", () => {
     const big = await call(base, "POST", "/applications", { name: "x".repeat(70_000) });
     expect(big.status).toBe(413);
     expect(errorCode(big)).toBe("payload_too_large");
+    const huge = await call(base, "POST", "/applications", { name: "x".repeat(2_000_000) });
+    expect([huge.status, errorCode(huge)]).toEqual([413, "payload_too_large"]);
+    // Without a Content-Length (a stream of unknown size is sent chunked), the limit holds while reading.
+    const chunkedBody = (text: string) =>
+      new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < text.length; i += 16_384) controller.enqueue(new TextEncoder().encode(text.slice(i, i + 16_384)));
+          controller.close();
+        },
+      });
+    const chunked = await fetch(`${base}/api/v1/applications`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: chunkedBody(JSON.stringify({ name: "x".repeat(100_000) })),
+    });
+    expect([chunked.status, ((await chunked.json()) as { error: { code: string } }).error.code]).toEqual([413, "payload_too_large"]);
+    const smallChunked = await fetch(`${base}/api/v1/applications`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: chunkedBody(JSON.stringify({ name: "chunked" })),
+    });
+    expect([smallChunked.status, ((await smallChunked.json()) as { name: string }).name]).toEqual([201, "chunked"]);
     const deep = await call(base, "POST", "/applications", "[".repeat(5000) + "]".repeat(5000), { "content-type": "application/json" });
     expect(deep.status).toBe(422);
   });
