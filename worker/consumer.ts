@@ -5,6 +5,7 @@
  * what every group has acknowledged, and stops cleanly between batches.
  */
 import type Redis from "ioredis";
+import { execAll } from "../core/redis/client.ts";
 import type { Logger } from "../core/log.ts";
 import { compareStreamIds as compareIds } from "../core/events.ts";
 
@@ -197,8 +198,7 @@ export class StreamConsumer<T> {
     for (const e of entries) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e.id]);
     const pipeline = this.o.redis.pipeline();
     for (const [stream, ids] of byStream) pipeline.xack(stream, this.o.sink.group, ...ids);
-    const results = await pipeline.exec();
-    for (const [error] of results ?? []) if (error) throw error;
+    await execAll(pipeline);
   }
 
   private async deadLetter(entry: Entry, reason: string): Promise<void> {

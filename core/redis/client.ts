@@ -1,4 +1,4 @@
-import Redis, { type RedisOptions } from "ioredis";
+import Redis, { type ChainableCommander, type RedisOptions } from "ioredis";
 import { defineScripts, type Scripts } from "./scripts.ts";
 
 export type RedisClient = Redis & { scripts: Scripts };
@@ -22,7 +22,6 @@ export function createRedis(url: string, options: RedisOptions = {}): RedisClien
   return redis;
 }
 
-/** Resolves once the connection is ready (or rejects after `timeoutMs`). */
 /** Resolves once connected; rejects after `timeoutMs`, or at the first connection error when `failFast`. */
 export async function waitReady(redis: Redis, timeoutMs = 5000, failFast = false): Promise<void> {
   if (redis.status === "ready") return;
@@ -39,4 +38,11 @@ export async function waitReady(redis: Redis, timeoutMs = 5000, failFast = false
     redis.on("ready", onReady);
     redis.on("error", onError);
   });
+}
+
+/** Runs a pipeline and returns its replies in order; the first failed command's error is thrown. */
+export async function execAll(pipeline: ChainableCommander): Promise<unknown[]> {
+  const results = (await pipeline.exec()) ?? [];
+  for (const [error] of results) if (error) throw error;
+  return results.map(([, reply]) => reply);
 }

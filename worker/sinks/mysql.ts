@@ -8,7 +8,7 @@ import type { PoolConnection } from "mysql2/promise";
 import type { Pool } from "../../core/db/client.ts";
 import { newerState, type ChatEvent, type MessageEvent, type StreamEvent } from "../../core/events.ts";
 import type { Keys } from "../../core/keys.ts";
-import type { RedisClient } from "../../core/redis/client.ts";
+import { execAll, type RedisClient } from "../../core/redis/client.ts";
 import type { Sink } from "../consumer.ts";
 import { isOutage } from "./errors.ts";
 
@@ -155,8 +155,7 @@ export function mysqlSink({ pool, redis, keys }: { pool: Pool; redis: RedisClien
     const pipeline = redis.pipeline();
     for (const [key, args] of byKey) (pipeline as any).release_pending(key, ...args);
     for (const e of applied.deletedChats) pipeline.del(keys.pending(e.token, e.chat));
-    const results = await pipeline.exec();
-    for (const [error] of results ?? []) if (error) throw error;
+    await execAll(pipeline);
   }
 
   return {

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { ChainableCommander } from "ioredis";
+import { execAll } from "../../../core/redis/client.ts";
 import type { Deps } from "../../deps.ts";
 import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
 import { IDEMPOTENCY_TTL_SECONDS, iso, liveArgs, mergePage, parseOverlay, writes } from "../../common/writes.ts";
@@ -46,9 +47,7 @@ export function chatService(deps: Deps) {
 
   /** The application id plus one more read of its keys in one round trip (they share a hash tag). */
   async function withApp<T>(token: string, read: (p: ChainableCommander) => ChainableCommander): Promise<{ appId: number; value: T }> {
-    const results = (await read(redis.pipeline().hget(keys.app(token), "id")).exec()) ?? [];
-    for (const [error] of results) if (error) throw error;
-    const [id, value] = results.map(([, result]) => result) as [string | null, T];
+    const [id, value] = (await execAll(read(redis.pipeline().hget(keys.app(token), "id")))) as [string | null, T];
     return { appId: id === null ? await w.appId(token) : Number(id), value };
   }
 

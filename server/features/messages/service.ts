@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { ChainableCommander } from "ioredis";
+import { execAll } from "../../../core/redis/client.ts";
 import type { Deps } from "../../deps.ts";
 import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
 import { IDEMPOTENCY_TTL_SECONDS, iso, liveArgs, mergePage, parseOverlay, writes } from "../../common/writes.ts";
@@ -48,18 +49,12 @@ export function messageService(deps: Deps) {
 
   /**
    * The chat check plus one more read of the chat's keys in one round trip (they share a hash tag);
-   * falls back to the re-seeding path when Redis lost the application or the chat.
+   * falls back to the re-seeding path when Redis lost the application or the chat (re-seeding
+   * restores counters, never pending entries, so the value read is still the one to use).
    */
   async function withChat<T>(token: string, chat: number, read: (p: ChainableCommander) => ChainableCommander): Promise<{ appId: number; value: T }> {
-    const results = (await read(redis.pipeline().hget(keys.app(token), "id").hget(keys.chat(token, chat), "deleted")).exec()) ?? [];
-    for (const [error] of results) if (error) throw error;
-    const [id, deleted, value] = results.map(([, result]) => result) as [string | null, string | null, T];
-    if (id === null || deleted === null) {
-      const appId = await liveChat(token, chat);
-      const [[error, again] = [null, undefined]] = (await read(redis.pipeline()).exec()) ?? [];
-      if (error) throw error;
-      return { appId, value: again as T };
-    }
+    const [id, deleted, value] = (await execAll(read(redis.pipeline().hget(keys.app(token), "id").hget(keys.chat(token, chat), "deleted")))) as [string | null, string | null, T];
+    if (id === null || deleted === null) return { appId: await liveChat(token, chat), value };
     if (deleted !== "0") throw notFound("chat");
     return { appId: Number(id), value };
   }
