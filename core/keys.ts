@@ -34,10 +34,10 @@ export function keysFor(shards: number) {
     deadLetter: "stream:dead-letter",
     app: (token: string) => `app:${appTag(token)}:${token}`,
     chat: (token: string, chat: number) => `chat:${appTag(token)}:${token}:${chat}`,
-    /** Chats accepted but not yet persisted to MySQL: number → "version|json". */
-    pendingChats: (token: string) => `pendingchats:${appTag(token)}:${token}`,
-    /** Messages accepted but not yet persisted to MySQL: number → "version|json". */
-    pending: (token: string, chat: number) => `pending:${appTag(token)}:${token}:${chat}`,
+    /** Chats accepted but not yet persisted to MySQL: a sorted set by number (server/common/overlay.ts). */
+    pendingChats: (token: string) => `overlaychats:${appTag(token)}:${token}`,
+    /** Messages accepted but not yet persisted to MySQL: a sorted set by number (server/common/overlay.ts). */
+    pending: (token: string, chat: number) => `overlay:${appTag(token)}:${token}:${chat}`,
     idempotency: (token: string, key: string) => `idem:${appTag(token)}:${token}:${key}`,
     /** Application creates have no token yet: their idempotency records are global. */
     appIdempotency: (key: string) => `idem:applications:${key}`,
@@ -46,6 +46,8 @@ export function keysFor(shards: number) {
     /** One pattern subscription per API process receives the events of every chat. */
     channelPattern: "events:*",
     eventLog: (token: string, chat: number) => `eventlog:${appTag(token)}:${token}:${chat}`,
+    /** Present while a client listens to the chat's live events: only then are they logged and published. */
+    watch: (token: string, chat: number) => `watch:${appTag(token)}:${token}:${chat}`,
   };
 }
 

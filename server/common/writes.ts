@@ -27,13 +27,6 @@ export function fingerprint(method: string, path: string, body: unknown): string
   return createHash("sha256").update(`${method} ${path}\n${JSON.stringify(body ?? null)}`).digest("base64url");
 }
 
-/** Overlay entries are "version|json". */
-export function parseOverlay<T>(entry: string | null | undefined): (T & { version: number; deleted?: boolean }) | undefined {
-  if (!entry) return undefined;
-  const bar = entry.indexOf("|");
-  return { ...(JSON.parse(entry.slice(bar + 1)) as T), version: Number(entry.slice(0, bar)) };
-}
-
 export function rateLimitError(waitMs: number, limit: number) {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
   return rateLimited(seconds, { "ratelimit-limit": String(limit), "ratelimit-remaining": "0", "ratelimit-reset": String(seconds) });
@@ -64,15 +57,18 @@ export function writes(deps: Deps) {
     return Number(app.id);
   }
 
-  /** Re-creates a chat's Redis hash from MySQL; 404 when it was never persisted. */
+  /**
+   * Re-creates a chat's Redis hash from MySQL, or brings its counter up to MySQL's after the Redis
+   * instance changed; 404 when neither Redis nor MySQL knows the chat.
+   */
   async function seedChat(token: string, appId: number, chat: number): Promise<void> {
-    const [row] = await query<{ deleted: number; n: number }>(
-      sql`SELECT c.deleted_at IS NOT NULL AS deleted,
-            (SELECT COALESCE(MAX(m.number), 0) FROM messages m WHERE m.application_id = c.application_id AND m.chat_number = c.number) AS n
-          FROM chats c WHERE c.application_id = ${appId} AND c.number = ${chat} AND c.version > 0`,
+    const [row] = await query<{ deleted: number | null; n: number }>(
+      sql`SELECT (SELECT c.deleted_at IS NOT NULL FROM chats c WHERE c.application_id = ${appId} AND c.number = ${chat} AND c.version > 0) AS deleted,
+            (SELECT COALESCE(MAX(m.number), 0) FROM messages m WHERE m.application_id = ${appId} AND m.chat_number = ${chat}) AS n`,
     );
-    if (!row) throw notFound("chat");
-    await redis.scripts.seed_chat([keys.chat(token, chat)], [Number(row.n), Number(row.deleted) ? "1" : "0"]);
+    const known = row?.deleted !== null && row?.deleted !== undefined;
+    const seeded = await redis.scripts.seed_chat([keys.chat(token, chat)], [Number(row?.n ?? 0), known && Number(row!.deleted) ? "1" : "0", known ? "1" : "0"]);
+    if (!seeded) throw notFound("chat");
   }
 
   /** The application id for a token: Redis first, MySQL (and a re-seed) when Redis lost it. */
@@ -112,28 +108,3 @@ export function writes(deps: Deps) {
 }
 
 export type Writes = ReturnType<typeof writes>;
-
-/**
- * Merges one page of persisted rows with the pending overlay (newer versions win, pending deletes
- * hide rows) in keyset order. `rows` must hold up to limit + 1 + (pending deletes) items after the
- * cursor, so the merged page is still full.
- */
-export function mergePage<T extends { number: number; version: number }>(
-  rows: T[],
-  overlay: (T & { deleted?: boolean })[],
-  opts: { limit: number; order: "asc" | "desc"; after?: number },
-): { items: T[]; more: boolean } {
-  const { limit, order, after } = opts;
-  const inRange = (n: number) => after === undefined || (order === "asc" ? n > after : n < after);
-  const byNumber = new Map<number, T & { deleted?: boolean }>();
-  for (const row of rows) byNumber.set(row.number, row);
-  for (const entry of overlay) {
-    if (!inRange(entry.number)) continue;
-    const row = byNumber.get(entry.number);
-    if (!row || entry.version >= row.version) byNumber.set(entry.number, entry);
-  }
-  const merged = [...byNumber.values()]
-    .filter((item) => !item.deleted)
-    .sort((a, b) => (order === "asc" ? a.number - b.number : b.number - a.number));
-  return { items: merged.slice(0, limit), more: merged.length > limit };
-}

@@ -33,13 +33,13 @@ test("with the workers stopped, every write is visible at once on every process;
       expect((await call(url, "GET", `${path}/4`)).status).toBe(404);
       expect((await call(url, "GET", path)).json.data.map((m: { body: string }) => m.body)).toEqual(["m1", "m2 edited", "m3", "m5"]);
     }
-    expect(await redisClient().hlen(keys.pending(token, 1))).toBe(5);
+    expect(await redisClient().zcard(keys.pending(token, 1))).toBe(5);
   } finally {
     worker.proc.kill("SIGCONT");
   }
   await drained();
-  expect(await redisClient().hlen(keys.pending(token, 1))).toBe(0);
-  expect(await redisClient().hlen(keys.pendingChats(token))).toBe(0);
+  expect(await redisClient().zcard(keys.pending(token, 1))).toBe(0);
+  expect(await redisClient().zcard(keys.pendingChats(token))).toBe(0);
   const path = `/applications/${token}/chats/1/messages`;
   expect((await call(base, "GET", path)).json.data.map((m: { body: string }) => m.body)).toEqual(["m1", "m2 edited", "m3", "m5"]);
   expect((await call(base, "GET", `/applications/${token}/chats/1`)).json).toMatchObject({ name: "renamed while pending", messages_count: 4 });

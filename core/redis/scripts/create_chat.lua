@@ -1,18 +1,24 @@
 -- create_chat: allocate the next chat number of an application and queue its creation.
--- KEYS[1] app hash (id, seq = last chat number, v = version clock)
+-- KEYS[1] app hash (id, seq = last chat number, v = version clock, r = instance that validated it)
 -- KEYS[2] stream shard of the application
--- KEYS[3] pending chats hash (number -> "version|json") read by GETs until the worker persisted it
+-- KEYS[3] pending overlay of the application's chats (sorted set, see _overlay.lua)
 -- KEYS[4] idempotency record of this request ("" key name when none is used)
 -- KEYS[5] prefix of the chat hashes ("chat:{tag}:token:"); the chat hash is KEYS[5] .. number
 -- KEYS[6] rate limit hash of the application
 -- ARGV[1] token, ARGV[2] has name ("1"/"0"), ARGV[3] name, ARGV[4] idempotency fingerprint ("" = none),
--- ARGV[5] idempotency TTL seconds
--- Returns {status, number, version, ms, app id}; status OK | REPLAY | CONFLICT | NOAPP
--- ARGV[6] rate limit per minute (0 = off); refused: {RATELIMITED, ms until the next token}
+-- ARGV[5] idempotency TTL seconds, ARGV[6] rate limit per minute (0 = off)
+-- Returns {status, number, version, ms, app id}; status OK | REPLAY | CONFLICT |
+--   NOAPP (the app hash is missing or stale: seed it from MySQL);
+--   refused by the rate limit: {RATELIMITED, ms until the next token}
 -- @include _clock.lua
 -- @include _ratelimit.lua
-local app_id = redis.call('HGET', KEYS[1], 'id')
+-- @include _overlay.lua
+-- @include _instance.lua
+local app = redis.call('HMGET', KEYS[1], 'id', 'r')
+local app_id = app[1]
 if not app_id then return {'NOAPP'} end
+local rid = instance_id()
+if app[2] ~= rid then return {'NOAPP'} end
 local allowed, _, wait = take_token(KEYS[6], ARGV[6])
 if not allowed then return {'RATELIMITED', wait} end
 local replay = idempotent_replay(KEYS[4], ARGV[4])
@@ -20,10 +26,12 @@ if replay then return replay end
 
 local n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local v, ms = next_version(KEYS[1])
-redis.call('HSET', KEYS[5] .. n, 'seq', 0, 'deleted', 0)
-local state = {number = n, created_at = tonumber(ms), updated_at = tonumber(ms)}
-if ARGV[2] == '1' then state.name = ARGV[3] end
-redis.call('HSET', KEYS[3], n, v .. '|' .. cjson.encode(state))
+redis.call('HSET', KEYS[5] .. n, 'seq', 0, 'deleted', 0, 'r', rid)
+if ARGV[2] == '1' then
+  overlay_put(KEYS[3], n, v, ms, ms, '+', ARGV[3])
+else
+  overlay_put(KEYS[3], n, v, ms, ms, '0')
+end
 local fields = {'t', 'chat.created', 'a', app_id, 'k', ARGV[1], 'c', n, 'v', v, 'ts', ms, 'u', ms}
 if ARGV[2] == '1' then table.insert(fields, 'nm'); table.insert(fields, ARGV[3]) end
 redis.call('XADD', KEYS[2], '*', unpack(fields))

@@ -1,38 +1,47 @@
 -- mutate: update or delete a chat or a message, queueing an event with its full new state.
--- KEYS[1] app hash (id, seq, v)
--- KEYS[2] chat hash (seq = last message number, deleted)
+-- KEYS[1] app hash (id, seq, v, r)
+-- KEYS[2] chat hash (seq = last message number, deleted, r)
 -- KEYS[3] stream shard of the application
--- KEYS[4] pending hash of the entity's kind (chats of the app, or messages of the chat)
+-- KEYS[4] pending overlay of the entity's kind (chats of the app, or messages of the chat)
 -- KEYS[5] pub/sub channel of the chat's live events
 -- KEYS[6] the chat's live event log (a short stream, for resuming with Last-Event-ID)
+-- KEYS[7] the chat's watch key: present while someone listens to its live events
 -- ARGV[1] token, ARGV[2] kind: chat | message, ARGV[3] action: updated | deleted,
 -- ARGV[4] chat number, ARGV[5] entity number (= chat number for a chat),
 -- ARGV[6] "1" when a new value is given, ARGV[7] the new name or body,
 -- ARGV[8] the persisted state as JSON from MySQL, "" when not read yet, "gone" when MySQL has none
 -- ARGV[9] event log length, ARGV[10] event log TTL ms
 -- Returns {OK, version, state json, stream id} | {NEEDROW} (read MySQL, then call again with ARGV[8])
---   | {NOAPP} | {NOCHAT} | {NOTFOUND}
+--   | {NOAPP} | {NOCHAT} (missing or stale hashes: seed them from MySQL) | {NOTFOUND}
 -- @include _clock.lua
-local app_id = redis.call('HGET', KEYS[1], 'id')
+-- @include _overlay.lua
+-- @include _instance.lua
+local app = redis.call('HMGET', KEYS[1], 'id', 'r')
+local app_id = app[1]
 if not app_id then return {'NOAPP'} end
+local rid = instance_id()
+if app[2] ~= rid then return {'NOAPP'} end
 local kind, action, chat = ARGV[2], ARGV[3], ARGV[4]
 local number = tonumber(ARGV[5])
 
-local deleted = redis.call('HGET', KEYS[2], 'deleted')
-if not deleted then
+local chat_state = redis.call('HMGET', KEYS[2], 'deleted', 'r', 'seq')
+if not chat_state[1] then
   if tonumber(chat) <= tonumber(redis.call('HGET', KEYS[1], 'seq') or '0') then return {'NOCHAT'} end
   return {'NOTFOUND'}
 end
-if deleted == '1' then return {'NOTFOUND'} end
-if kind == 'message' and number > tonumber(redis.call('HGET', KEYS[2], 'seq') or '0') then
-  return {'NOTFOUND'}
-end
+if chat_state[1] == '1' then return {'NOTFOUND'} end
+if chat_state[2] ~= rid then return {'NOCHAT'} end
+if kind == 'message' and number > tonumber(chat_state[3] or '0') then return {'NOTFOUND'} end
 
+local field = kind == 'chat' and 'name' or 'body'
 local state
-local pending = redis.call('HGET', KEYS[4], number)
+local pending = overlay_get(KEYS[4], number)
 if pending then
-  state = cjson.decode(string.match(pending, '^[^|]*|(.*)$'))
-  if state.deleted then return {'NOTFOUND'} end
+  local _, created, updated, flag, text = overlay_decode(pending)
+  if flag == 'x' then return {'NOTFOUND'} end
+  state = {number = number, created_at = tonumber(created), updated_at = tonumber(updated)}
+  if kind == 'message' then state.chat_number = tonumber(chat) end
+  if flag == '0' then state[field] = cjson.null else state[field] = text end
 elseif ARGV[8] == '' then
   return {'NEEDROW'}
 elseif ARGV[8] == 'gone' then
@@ -42,9 +51,8 @@ else
 end
 
 local v, ms = next_version(KEYS[1])
-local field = kind == 'chat' and 'name' or 'body'
-local fields = {'t', kind .. '.' .. action, 'a', app_id, 'k', ARGV[1], 'c', chat, 'v', v,
-  'ts', string.format('%.0f', state.created_at)}
+local created = string.format('%.0f', state.created_at)
+local fields = {'t', kind .. '.' .. action, 'a', app_id, 'k', ARGV[1], 'c', chat, 'v', v, 'ts', created}
 if kind == 'message' then table.insert(fields, 'n'); table.insert(fields, number) end
 if action == 'updated' then
   if ARGV[6] == '1' then state[field] = ARGV[7] else state[field] = cjson.null end
@@ -56,17 +64,21 @@ else
   table.insert(fields, 'd'); table.insert(fields, ms)
   if kind == 'chat' then redis.call('HSET', KEYS[2], 'deleted', 1) end
 end
-if state[field] ~= nil and state[field] ~= cjson.null then
+local has_value = state[field] ~= nil and state[field] ~= cjson.null
+if has_value then
   table.insert(fields, kind == 'chat' and 'nm' or 'b'); table.insert(fields, state[field])
 end
-local json = cjson.encode(state)
-local overlay = state
+local updated = string.format('%.0f', state.updated_at)
 if action == 'deleted' then
-  overlay = {number = state.number, deleted = true}
+  overlay_put(KEYS[4], number, v, created, updated, 'x')
+elseif has_value then
+  overlay_put(KEYS[4], number, v, created, updated, '+', state[field])
+else
+  overlay_put(KEYS[4], number, v, created, updated, '0')
 end
-redis.call('HSET', KEYS[4], number, v .. '|' .. cjson.encode(overlay))
 local id = redis.call('XADD', KEYS[3], '*', unpack(fields))
-if kind == 'message' then
+local json = cjson.encode(state)
+if kind == 'message' and redis.call('EXISTS', KEYS[7]) == 1 then
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[9], id, 'e', 'message.' .. action, 'm', json)
   redis.call('PEXPIRE', KEYS[6], ARGV[10])
   redis.call('PUBLISH', KEYS[5], id .. '|message.' .. action .. '|' .. json)

@@ -3,7 +3,8 @@ import type { ChainableCommander } from "ioredis";
 import { execAll } from "../../../core/redis/client.ts";
 import type { Deps } from "../../deps.ts";
 import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
-import { IDEMPOTENCY_TTL_SECONDS, iso, liveArgs, mergePage, parseOverlay, writes } from "../../common/writes.ts";
+import { IDEMPOTENCY_TTL_SECONDS, iso, liveArgs, writes } from "../../common/writes.ts";
+import { mergedPage, parseEntries, readEntry, readWindow, type OverlayEntry } from "../../common/overlay.ts";
 import { notFound } from "../../errors.ts";
 
 type ChatRow = { number: number; name: string | null; messages_count: number; created_at: number; updated_at: number; version: number };
@@ -17,14 +18,13 @@ const toChat = (c: ChatRow) => ({
   updated_at: iso(c.updated_at),
 });
 
-const fromOverlay = (o: Overlay & { version: number; deleted?: boolean }, count = 0): ChatRow & { deleted?: boolean } => ({
-  number: o.number,
-  name: o.name ?? null,
-  messages_count: count,
-  created_at: o.created_at,
-  updated_at: o.updated_at,
-  version: o.version,
-  deleted: o.deleted,
+const fromEntry = (e: OverlayEntry, messagesCount = 0): ChatRow => ({
+  number: e.number,
+  name: e.text,
+  messages_count: messagesCount,
+  created_at: e.created_at,
+  updated_at: e.updated_at,
+  version: e.version,
 });
 
 const columns = sql`number, name, messages_count, UNIX_TIMESTAMP(created_at) * 1000 AS created_at, UNIX_TIMESTAMP(updated_at) * 1000 AS updated_at, version`;
@@ -60,11 +60,11 @@ export function chatService(deps: Deps) {
 
   async function read(token: string, chat: number): Promise<ChatRow> {
     // Overlay before MySQL: an entry leaves the overlay only after its row is committed.
-    const { appId, value } = await withApp<string | null>(token, (p) => p.hget(keys.pendingChats(token), String(chat)));
-    const pending = parseOverlay<Overlay>(value);
+    const { appId, value } = await withApp<string[]>(token, (p) => readEntry(p, keys.pendingChats(token), chat));
+    const [pending] = parseEntries(value);
     const row = await persisted(appId, chat);
     if (pending?.deleted) throw notFound("chat");
-    if (pending && (!row || pending.version >= row.version)) return fromOverlay(pending, row?.messages_count ?? 0);
+    if (pending && (!row || pending.version >= row.version)) return fromEntry(pending, row?.messages_count ?? 0);
     if (!row) throw notFound("chat");
     return row;
   }
@@ -72,7 +72,7 @@ export function chatService(deps: Deps) {
   async function mutate(token: string, chat: number, action: "updated" | "deleted", name?: string | null) {
     const call = (state: string) => () =>
       redis.scripts.mutate(
-        [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pendingChats(token), keys.channel(token, chat), keys.eventLog(token, chat)],
+        [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pendingChats(token), keys.channel(token, chat), keys.eventLog(token, chat), keys.watch(token, chat)],
         [token, "chat", action, chat, chat, name === undefined || name === null ? "0" : "1", name ?? "", state, live.logLength, live.logTtlMs],
       );
     let reply = await w.run(call(""), token, chat);
@@ -105,7 +105,7 @@ export function chatService(deps: Deps) {
     async update(token: string, chat: number, name: string | null) {
       const state = await mutate(token, chat, "updated", name);
       const current = await read(token, chat).catch(() => undefined);
-      return toChat({ ...fromOverlay({ ...state, version: 0 }), messages_count: current?.messages_count ?? 0 });
+      return toChat({ ...state, name: state.name ?? null, messages_count: current?.messages_count ?? 0, version: 0 });
     },
 
     async remove(token: string, chat: number) {
@@ -114,18 +114,26 @@ export function chatService(deps: Deps) {
 
     async list(token: string, limit: number, order: "asc" | "desc", cursor?: string) {
       const after = cursor ? decodeCursor(cursor) : undefined;
-      const { appId, value } = await withApp<Record<string, string>>(token, (p) => p.hgetall(keys.pendingChats(token)));
-      const overlay = Object.values(value).map((e) => fromOverlay(parseOverlay<Overlay>(e)!));
-      const hidden = overlay.filter((o) => o.deleted).length;
-      const range = after === undefined ? sql`` : order === "asc" ? sql`AND number > ${after}` : sql`AND number < ${after}`;
-      const rows = (
-        await w.query<Record<string, unknown>>(
-          sql`SELECT ${columns} FROM chats WHERE application_id = ${appId} AND deleted_at IS NULL AND version > 0 ${range}
-              ORDER BY number ${order === "asc" ? sql`ASC` : sql`DESC`} LIMIT ${limit + 1 + hidden}`,
-        )
-      ).map(normalize);
-      const counts = new Map(rows.map((r) => [r.number, r.messages_count]));
-      const page = mergePage(rows, overlay.map((o) => ({ ...o, messages_count: counts.get(o.number) ?? 0 })), { limit, order, after });
+      const overlay = keys.pendingChats(token);
+      const { appId, value } = await withApp<string[]>(token, (p) => readWindow(p, overlay, order, after, limit + 1));
+      const page = await mergedPage<ChatRow>({
+        limit,
+        order,
+        after,
+        window: parseEntries(value),
+        readOverlay: async (from, count) => parseEntries((await execAll(readWindow(redis.pipeline(), overlay, order, from, count)))[0] as string[]),
+        readRows: async (from, bound, count) => {
+          const range = from === undefined ? sql`` : order === "asc" ? sql`AND number > ${from}` : sql`AND number < ${from}`;
+          const upTo = bound === undefined ? sql`` : order === "asc" ? sql`AND number <= ${bound}` : sql`AND number >= ${bound}`;
+          const rows = await w.query<Record<string, unknown>>(
+            sql`SELECT ${columns} FROM chats WHERE application_id = ${appId} AND deleted_at IS NULL AND version > 0 ${range} ${upTo}
+                ORDER BY number ${order === "asc" ? sql`ASC` : sql`DESC`} LIMIT ${count}`,
+          );
+          return rows.map(normalize);
+        },
+        // A pending chat shows the count of its persisted row, when it has one.
+        fromEntry: (e, row) => fromEntry(e, row?.messages_count ?? 0),
+      });
       const last = page.items[page.items.length - 1];
       return { data: page.items.map(toChat), next_cursor: page.more && last ? encodeCursor(last.number) : null };
     },

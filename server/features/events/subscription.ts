@@ -12,8 +12,11 @@ export const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 export type Delivery = { id: string; type: string; message: ReturnType<typeof toMessage> };
 
+/** How often a listening process renews the chat's watch key (its TTL is the event log's). */
+const WATCH_RENEW_MS = 30_000;
+
 export async function subscribe(
-  { redis, keys }: Deps,
+  { redis, keys, config }: Deps,
   fanout: Fanout,
   target: { token: string; chat: number; resumeFrom?: string },
   deliver: (event: Delivery) => void,
@@ -26,7 +29,19 @@ export async function subscribe(
     last = event.id;
     deliver({ id: event.id, type: event.type, message: toMessage(event.message as Parameters<typeof toMessage>[0]) });
   };
-  const unlisten = await fanout.listen(keys.channel(target.token, target.chat), (event) => (replaying ? held.push(event) : send(event)));
+  // Events are logged and published only while their chat is watched: mark it before listening.
+  const watch = keys.watch(target.token, target.chat);
+  const ttl = Math.max(config.eventLogTtlSeconds * 1000, 2 * WATCH_RENEW_MS);
+  await redis.set(watch, "1", "PX", ttl);
+  const renew = setInterval(() => redis.set(watch, "1", "PX", ttl).catch(() => {}), WATCH_RENEW_MS);
+  const stopListening = await fanout.listen(keys.channel(target.token, target.chat), (event) => (replaying ? held.push(event) : send(event))).catch((error) => {
+    clearInterval(renew);
+    throw error;
+  });
+  const unlisten = () => {
+    clearInterval(renew);
+    stopListening();
+  };
   try {
     if (target.resumeFrom) {
       const missed = (await redis.xrange(keys.eventLog(target.token, target.chat), `(${target.resumeFrom}`, "+")) as [string, string[]][];

@@ -3,11 +3,21 @@ import type { ChainableCommander } from "ioredis";
 import { execAll } from "../../../core/redis/client.ts";
 import type { Deps } from "../../deps.ts";
 import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
-import { IDEMPOTENCY_TTL_SECONDS, iso, liveArgs, mergePage, parseOverlay, writes } from "../../common/writes.ts";
+import { IDEMPOTENCY_TTL_SECONDS, iso, liveArgs, writes } from "../../common/writes.ts";
+import { mergedPage, parseEntries, readEntry, readWindow, type OverlayEntry } from "../../common/overlay.ts";
 import { notFound } from "../../errors.ts";
 
 type MessageRow = { number: number; chat_number: number; body: string; created_at: number; updated_at: number; version: number };
 type Overlay = Omit<MessageRow, "version">;
+
+const fromEntry = (e: OverlayEntry, chat: number): MessageRow => ({
+  number: e.number,
+  chat_number: chat,
+  body: e.text ?? "",
+  created_at: e.created_at,
+  updated_at: e.updated_at,
+  version: e.version,
+});
 
 export const toMessage = (m: Omit<MessageRow, "version">) => ({
   number: m.number,
@@ -69,7 +79,7 @@ export function messageService(deps: Deps) {
   async function mutate(token: string, chat: number, n: number, action: "updated" | "deleted", body?: string) {
     const call = (state: string) => () =>
       redis.scripts.mutate(
-        [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.channel(token, chat), keys.eventLog(token, chat)],
+        [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.channel(token, chat), keys.eventLog(token, chat), keys.watch(token, chat)],
         [token, "message", action, chat, n, body === undefined ? "0" : "1", body ?? "", state, live.logLength, live.logTtlMs],
       );
     let reply = await w.run(call(""), token, chat);
@@ -89,7 +99,7 @@ export function messageService(deps: Deps) {
       const reply = await w.run(
         () =>
           redis.scripts.create_message(
-            [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.idempotency(token, idempotency?.key ?? ""), keys.channel(token, chat), keys.rateLimit(token), keys.eventLog(token, chat)],
+            [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.idempotency(token, idempotency?.key ?? ""), keys.channel(token, chat), keys.rateLimit(token), keys.eventLog(token, chat), keys.watch(token, chat)],
             [token, chat, body, idempotency?.fingerprint ?? "", IDEMPOTENCY_TTL_SECONDS, live.rate, live.logLength, live.logTtlMs],
           ),
         token,
@@ -101,11 +111,10 @@ export function messageService(deps: Deps) {
     },
 
     async get(token: string, chat: number, n: number) {
-      const { appId, value } = await withChat<string | null>(token, chat, (p) => p.hget(keys.pending(token, chat), String(n)));
-      const pending = parseOverlay<Overlay>(value);
+      const { appId, value } = await withChat<string[]>(token, chat, (p) => readEntry(p, keys.pending(token, chat), n));
+      const [pending] = parseEntries(value);
       if (pending?.deleted) throw notFound("message");
-      const row = pending ? undefined : await persisted(appId, chat, n);
-      const found = pending ?? row;
+      const found = pending ? fromEntry(pending, chat) : await persisted(appId, chat, n);
       if (!found) throw notFound("message");
       return toMessage(found);
     },
@@ -120,17 +129,25 @@ export function messageService(deps: Deps) {
 
     async list(token: string, chat: number, limit: number, order: "asc" | "desc", cursor?: string) {
       const after = cursor ? decodeCursor(cursor) : undefined;
-      const { appId, value } = await withChat<Record<string, string>>(token, chat, (p) => p.hgetall(keys.pending(token, chat)));
-      const overlay = Object.values(value).map((e) => parseOverlay<Overlay>(e)!);
-      const hidden = overlay.filter((o) => o.deleted).length;
-      const range = after === undefined ? sql`` : order === "asc" ? sql`AND number > ${after}` : sql`AND number < ${after}`;
-      const rows = (
-        await w.query<Record<string, unknown>>(
-          sql`SELECT ${columns} FROM messages WHERE application_id = ${appId} AND chat_number = ${chat} AND deleted_at IS NULL ${range}
-              ORDER BY number ${order === "asc" ? sql`ASC` : sql`DESC`} LIMIT ${limit + 1 + hidden}`,
-        )
-      ).map(normalize);
-      const page = mergePage(rows, overlay, { limit, order, after });
+      const overlay = keys.pending(token, chat);
+      const { appId, value } = await withChat<string[]>(token, chat, (p) => readWindow(p, overlay, order, after, limit + 1));
+      const page = await mergedPage<MessageRow>({
+        limit,
+        order,
+        after,
+        window: parseEntries(value),
+        readOverlay: async (from, count) => parseEntries((await execAll(readWindow(redis.pipeline(), overlay, order, from, count)))[0] as string[]),
+        readRows: async (from, bound, count) => {
+          const range = from === undefined ? sql`` : order === "asc" ? sql`AND number > ${from}` : sql`AND number < ${from}`;
+          const upTo = bound === undefined ? sql`` : order === "asc" ? sql`AND number <= ${bound}` : sql`AND number >= ${bound}`;
+          const rows = await w.query<Record<string, unknown>>(
+            sql`SELECT ${columns} FROM messages WHERE application_id = ${appId} AND chat_number = ${chat} AND deleted_at IS NULL ${range} ${upTo}
+                ORDER BY number ${order === "asc" ? sql`ASC` : sql`DESC`} LIMIT ${count}`,
+          );
+          return rows.map(normalize);
+        },
+        fromEntry: (e) => fromEntry(e, chat),
+      });
       const last = page.items[page.items.length - 1];
       return { data: page.items.map(toMessage), next_cursor: page.more && last ? encodeCursor(last.number) : null };
     },
