@@ -1,8 +1,9 @@
 /**
  * The pending overlay: writes accepted but not yet persisted by the MySQL sink, merged over MySQL by
  * every read (read-your-writes). One sorted set per chat (messages) or application (chats), scored
- * by number, member "version|created_ms|updated_ms|<flag><text>" (flag "+" text follows, "0" null
- * text, "x" deleted) — the format core/redis/scripts/_overlay.lua writes. A read touches only the
+ * by number, member "version|<flag><text>" for an untouched create (created and updated at the
+ * version's millisecond), else "version|created_ms|updated_ms|<flag><text>"; flag "+" (text follows),
+ * "~" (null text) or "x" (deleted) — the format core/redis/scripts/_overlay.lua writes. A read touches only the
  * entries of its page's window, so it costs the same with 0 or 1,000,000 pending writes (SPEC §6.5).
  */
 import type { ChainableCommander } from "ioredis";
@@ -16,17 +17,19 @@ export type OverlayEntry = {
   text: string | null;
 };
 
-const ENTRY = /^(\d+)\|(\d+)\|(\d+)\|([+0x])/;
+const ENTRY = /^(\d+)\|(?:(\d+)\|(\d+)\|)?([+~x])/;
 
 export function parseEntry(member: string, score: string | number): OverlayEntry {
   const match = ENTRY.exec(member);
   if (!match) throw new Error("malformed overlay entry");
+  const version = Number(match[1]);
+  const created = match[2] === undefined ? Math.floor(version / 1000) : Number(match[2]);
   const flag = match[4];
   return {
     number: Number(score),
-    version: Number(match[1]),
-    created_at: Number(match[2]),
-    updated_at: Number(match[3]),
+    version,
+    created_at: created,
+    updated_at: match[3] === undefined ? created : Number(match[3]),
     deleted: flag === "x",
     text: flag === "+" ? member.slice(match[0].length) : null,
   };

@@ -95,7 +95,9 @@ describe("request helpers", () => {
 describe("pending overlay", () => {
   test("entries parse as the Lua scripts write them, text kept byte for byte", () => {
     expect(parseEntry("17|100|200|+a|b\n|c", "3")).toEqual({ number: 3, version: 17, created_at: 100, updated_at: 200, deleted: false, text: "a|b\n|c" });
-    expect(parseEntry("18|100|200|0", 4)).toMatchObject({ number: 4, deleted: false, text: null });
+    expect(parseEntry("18|100|200|~", 4)).toMatchObject({ number: 4, deleted: false, text: null });
+    expect(parseEntry("1795608146284044|+12|34", 6)).toEqual({ number: 6, version: 1795608146284044, created_at: 1795608146284, updated_at: 1795608146284, deleted: false, text: "12|34" });
+    expect(parseEntry("1795608146284044|~", 7)).toMatchObject({ created_at: 1795608146284, text: null });
     expect(parseEntry("19|100|200|x", 5)).toMatchObject({ number: 5, deleted: true, text: null });
     expect(() => parseEntry("garbage", 1)).toThrow();
   });

@@ -28,9 +28,9 @@ local n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local v, ms = next_version(KEYS[1])
 redis.call('HSET', KEYS[5] .. n, 'seq', 0, 'deleted', 0, 'r', rid)
 if ARGV[2] == '1' then
-  overlay_put(KEYS[3], n, v, ms, ms, '+', ARGV[3])
+  overlay_put(KEYS[3], n, v, nil, nil, '+', ARGV[3])
 else
-  overlay_put(KEYS[3], n, v, ms, ms, '0')
+  overlay_put(KEYS[3], n, v, nil, nil, '~')
 end
 local fields = {'t', 'chat.created', 'a', app_id, 'k', ARGV[1], 'c', n, 'v', v, 'ts', ms, 'u', ms}
 if ARGV[2] == '1' then table.insert(fields, 'nm'); table.insert(fields, ARGV[3]) end

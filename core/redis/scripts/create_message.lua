@@ -38,7 +38,7 @@ if replay then return replay end
 
 local n = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 local v, ms = next_version(KEYS[1])
-overlay_put(KEYS[4], n, v, ms, ms, '+', ARGV[3])
+overlay_put(KEYS[4], n, v, nil, nil, '+', ARGV[3])
 local id = redis.call('XADD', KEYS[3], '*', 't', 'message.created', 'a', app_id, 'k', ARGV[1],
   'c', ARGV[2], 'n', n, 'v', v, 'ts', ms, 'u', ms, 'b', ARGV[3])
 -- Only a watched chat pays for the JSON, its event log and the publish.

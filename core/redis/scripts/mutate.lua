@@ -41,7 +41,7 @@ if pending then
   if flag == 'x' then return {'NOTFOUND'} end
   state = {number = number, created_at = tonumber(created), updated_at = tonumber(updated)}
   if kind == 'message' then state.chat_number = tonumber(chat) end
-  if flag == '0' then state[field] = cjson.null else state[field] = text end
+  if flag == '~' then state[field] = cjson.null else state[field] = text end
 elseif ARGV[8] == '' then
   return {'NEEDROW'}
 elseif ARGV[8] == 'gone' then
@@ -74,7 +74,7 @@ if action == 'deleted' then
 elseif has_value then
   overlay_put(KEYS[4], number, v, created, updated, '+', state[field])
 else
-  overlay_put(KEYS[4], number, v, created, updated, '0')
+  overlay_put(KEYS[4], number, v, created, updated, '~')
 end
 local id = redis.call('XADD', KEYS[3], '*', unpack(fields))
 local json = cjson.encode(state)
