@@ -77,6 +77,8 @@ export function loadConfig(env: Env = process.env) {
       retryBaseMs: int(env, "WORKER_RETRY_BASE_MS", 200, 1, 60_000),
       retryMaxMs: int(env, "WORKER_RETRY_MAX_MS", 10_000, 1, 600_000),
       trimIntervalMs: int(env, "WORKER_TRIM_INTERVAL_MS", 10_000, 100, 3_600_000),
+      /** After SIGTERM, how long the batch in hand may keep failing before the worker exits anyway. */
+      stopTimeoutMs: int(env, "WORKER_STOP_TIMEOUT_MS", 8000, 0, 60_000),
       reconcileIntervalMs: int(env, "WORKER_RECONCILE_INTERVAL_MS", 300_000, 1000, 86_400_000),
     },
   };

@@ -2,7 +2,9 @@
  * A generic Redis Streams consumer-group reader. It knows nothing of chats: it reads batches (its own
  * pending entries first, then new ones), hands them to a sink, acknowledges only after the sink
  * committed, claims entries of consumers that died, dead-letters entries that keep failing, trims
- * what every group has acknowledged, and stops cleanly between batches.
+ * what every group has acknowledged, and stops cleanly: after stop() it reads nothing more (a
+ * blocked read is cut short with CLIENT UNBLOCK) and keeps retrying what it holds until it is
+ * acknowledged, or until stopTimeoutMs has passed (then it is left pending for another worker).
  */
 import type Redis from "ioredis";
 import { execAll } from "../core/redis/client.ts";
@@ -36,6 +38,7 @@ export type ConsumerOptions<T> = {
   retryBaseMs: number;
   retryMaxMs: number;
   trimIntervalMs: number;
+  stopTimeoutMs: number;
   log: Logger;
   /** Parses an entry; a throw sends the entry straight to the dead-letter stream. */
   decode(entry: Entry): T;
@@ -48,35 +51,55 @@ type Raw = [string, [string, string[]][]][] | null;
 
 export class StreamConsumer<T> {
   private stopping = false;
+  private stopDeadline = Infinity;
   private failures = 0;
   private readOwnPending = true;
   private lastClaim = 0;
   private lastTrim = 0;
   private claimCursors = new Map<string, string>();
   private attempts = new Map<string, number>();
+  /** Entries read and not yet acknowledged or dead-lettered. */
+  private inHand: Entry[] = [];
+  private blockedRead: Promise<unknown> | undefined;
+  private blockingId: number | undefined;
   private stopped: Promise<void> | undefined;
 
-  constructor(private readonly o: ConsumerOptions<T>) {}
+  constructor(private readonly o: ConsumerOptions<T>) {
+    // A new connection has a new client id (CLIENT UNBLOCK needs the current one).
+    o.blocking.on("ready", () => (this.blockingId = undefined));
+  }
 
   start(): Promise<void> {
     this.stopped ??= this.loop();
     return this.stopped;
   }
 
-  /** Finishes the batch in hand, acknowledges it, and resolves when the loop has ended. */
+  /** Reads nothing more, finishes and acknowledges what it holds, and resolves when the loop has ended. */
   stop(): Promise<void> {
-    this.stopping = true;
+    if (!this.stopping) {
+      this.stopping = true;
+      this.stopDeadline = Date.now() + this.o.stopTimeoutMs;
+      void this.unblock();
+    }
     return this.stopped ?? Promise.resolve();
   }
 
   private async loop(): Promise<void> {
     const { log, sink } = this.o;
     log.info("consumer started", { group: sink.group, streams: this.o.streams.length });
-    while (!this.stopping) {
+    for (;;) {
       try {
-        const entries = await this.next();
-        if (entries.length) await this.process(entries);
-        if (Date.now() - this.lastTrim >= this.o.trimIntervalMs) await this.trim();
+        if (this.inHand.length) {
+          if (this.stopping && Date.now() >= this.stopDeadline) {
+            log.warn("stopped with entries unacknowledged; another worker will claim them", { group: sink.group, count: this.inHand.length });
+            break;
+          }
+          this.inHand = await this.process(this.inHand);
+          continue;
+        }
+        if (this.stopping) break;
+        this.inHand = await this.next();
+        if (!this.inHand.length && Date.now() - this.lastTrim >= this.o.trimIntervalMs) await this.trim();
       } catch (error) {
         if (String((error as Error)?.message).includes("NOGROUP")) {
           await this.createGroups().catch(() => {});
@@ -104,11 +127,15 @@ export class StreamConsumer<T> {
   }
 
   private async read(id: string, block: boolean): Promise<Entry[]> {
-    const { streams, sink, consumer, batchSize, blockMs } = this.o;
+    const { streams, sink, consumer, batchSize, blockMs, log } = this.o;
     const args: (string | number)[] = ["GROUP", sink.group, consumer, "COUNT", batchSize];
     if (block) args.push("BLOCK", blockMs);
     args.push("STREAMS", ...streams, ...streams.map(() => id));
     const conn = block ? this.o.blocking : this.o.redis;
+    if (block) this.blockingId ??= Number(await conn.client("ID"));
+    // Checked right before the read is sent, in the same tick: after stop() nothing is read.
+    if (this.stopping) return [];
+    log.debug("reading", { group: sink.group, from: id });
     let timer: Timer | undefined;
     // A client-side limit too: a connection that silently died would otherwise block forever.
     const timeout = new Promise<never>((_, reject) => {
@@ -117,11 +144,24 @@ export class StreamConsumer<T> {
         reject(new Error("XREADGROUP timed out"));
       }, blockMs + 5000);
     });
+    const reading = (conn as any).xreadgroup(...args) as Promise<Raw>;
+    if (block) this.blockedRead = reading.catch(() => {});
     try {
-      const raw = (await Promise.race([(conn as any).xreadgroup(...args), timeout])) as Raw;
-      return flatten(raw);
+      return flatten((await Promise.race([reading, timeout])) as Raw);
     } finally {
       clearTimeout(timer);
+      this.blockedRead = undefined;
+    }
+  }
+
+  /**
+   * Cuts a blocked read short: Redis answers it as a timeout and delivers nothing to it. Repeated
+   * until the read has returned, in case the read reaches Redis after the first UNBLOCK.
+   */
+  private async unblock(): Promise<void> {
+    while (this.blockedRead) {
+      if (this.blockingId !== undefined) await this.o.redis.client("UNBLOCK", this.blockingId).catch(() => {});
+      await Promise.race([this.blockedRead, Bun.sleep(20)]);
     }
   }
 
@@ -148,7 +188,8 @@ export class StreamConsumer<T> {
     return out;
   }
 
-  private async process(entries: Entry[]): Promise<void> {
+  /** Applies a batch; returns the entries still to retry (none once it was acknowledged). */
+  private async process(entries: Entry[]): Promise<Entry[]> {
     const items: T[] = [];
     const good: Entry[] = [];
     for (const entry of entries) {
@@ -159,25 +200,25 @@ export class StreamConsumer<T> {
         await this.deadLetter(entry, `malformed: ${(error as Error).message}`);
       }
     }
-    if (!good.length) return;
+    if (!good.length) return [];
     try {
       await this.o.sink.handle(items);
       await this.ack(good);
       this.failures = 0;
       for (const e of good) this.attempts.delete(e.id);
       this.o.onBatch?.(good.length);
+      return [];
     } catch (error) {
       if (this.o.sink.isTransient(error)) {
         this.o.log.warn("sink unavailable, retrying", { group: this.o.sink.group, err: error, failures: this.failures });
-        this.readOwnPending = true;
         await this.backoff();
-        return;
+        return good;
       }
       if (good.length > 1) {
         // Find the bad entry: apply the batch one entry at a time.
-        for (let i = 0; i < good.length && !this.stopping; i++) await this.process([good[i]!]);
-        this.readOwnPending = true;
-        return;
+        const left: Entry[] = [];
+        for (const entry of good) left.push(...(await this.process([entry])));
+        return left;
       }
       const entry = good[0]!;
       const attempts = (this.attempts.get(entry.id) ?? 0) + 1;
@@ -186,10 +227,10 @@ export class StreamConsumer<T> {
       if (attempts >= this.o.maxDeliveries) {
         this.attempts.delete(entry.id);
         await this.deadLetter(entry, (error as Error)?.message ?? String(error));
-      } else {
-        this.readOwnPending = true;
-        await this.backoff();
+        return [];
       }
+      await this.backoff();
+      return [entry];
     }
   }
 
@@ -227,10 +268,12 @@ export class StreamConsumer<T> {
     }
   }
 
+  /** Waits before a retry; a stopping consumer never waits past its deadline. */
   private async backoff(): Promise<void> {
     const { retryBaseMs, retryMaxMs } = this.o;
     const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(this.failures++, 20));
-    await Bun.sleep(delay / 2 + Math.random() * (delay / 2));
+    const wait = delay / 2 + Math.random() * (delay / 2);
+    await Bun.sleep(Math.max(0, Math.min(wait, this.stopDeadline - Date.now())));
   }
 }
 

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from "../core/config.ts";
 import { createDb } from "../core/db/client.ts";
 import { parseEvent, type StreamEvent } from "../core/events.ts";
 import { groups, keysFor } from "../core/keys.ts";
-import { createLogger } from "../core/log.ts";
+import { createLogger, exitOnCrash } from "../core/log.ts";
 import { createRedis } from "../core/redis/client.ts";
 import { StreamConsumer, type Sink } from "./consumer.ts";
 import { startReconciler } from "./reconcile.ts";
@@ -22,7 +22,9 @@ try {
   throw error;
 }
 
+const { stopTimeoutMs } = config.worker;
 const log = createLogger(config.logLevel, { service: "worker", pid: process.pid });
+exitOnCrash(log); // the runtime's own crash report would print every property of the error (SQL, command arguments)
 const keys = keysFor(config.streamShards);
 const redisOptions = { enableOfflineQueue: true, maxRetriesPerRequest: null };
 const redis = createRedis(config.redisUrl, redisOptions);
@@ -65,6 +67,11 @@ async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info("stopping after the batch in hand", { signal });
+  // Whatever hangs (a sink that never answers), the process is gone within its stop timeout + 1.5 s.
+  setTimeout(() => {
+    log.warn("stop timed out; exiting with entries left pending for other workers");
+    process.exit(0);
+  }, stopTimeoutMs + 1500).unref();
   reconciler?.stop();
   await Promise.all(consumers.map((c) => c.stop()));
   await running;

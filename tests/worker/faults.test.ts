@@ -5,7 +5,6 @@ import { appId, drained, keys, pendingOf, redisClient, rows } from "../support/s
 
 // Unique per run: a consumer name left from an earlier run may still hold entries.
 const victimName = `victim-${Date.now()}`;
-const terminatedName = `terminated-${Date.now()}`;
 let base: string;
 let shared: Proc;
 beforeAll(async () => {
@@ -91,26 +90,5 @@ describe("worker faults", () => {
     await drained();
     const stored = await rows("SELECT number, body FROM messages WHERE application_id = ? AND chat_number = 2 AND deleted_at IS NULL ORDER BY number", [await appId(token)]);
     expect(stored.map((r) => [r.number, r.body])).toEqual([[1, "before 0"], [2, "before 1"], [4, "after flush"]]);
-  });
-});
-
-describe("clean stop", () => {
-  test("SIGTERM mid-load: the worker finishes its batch, acknowledges it and exits 0", async () => {
-    const token = (await call(base, "POST", "/applications", { name: "sigterm" })).json.token;
-    await call(base, "POST", `/applications/${token}/chats`, {});
-    shared.proc.kill("SIGSTOP");
-    try {
-      const worker = startWorker({ WORKER_NAME: terminatedName, WORKER_BATCH_SIZE: "100", WORKER_SINKS: "mysql" });
-      const posts = Promise.all(Array.from({ length: 3000 }, (_, i) => call(base, "POST", `/applications/${token}/chats/1/messages`, { body: `term ${i}` })));
-      await eventually(async () => ((await pendingOf("mysql", terminatedName)) > 0 ? true : undefined), 15_000, "a batch in hand");
-      expect(await worker.stop("SIGTERM")).toBe(0);
-      await posts;
-      expect(await pendingOf("mysql", terminatedName)).toBe(0);
-    } finally {
-      shared.proc.kill("SIGCONT");
-    }
-    await drained();
-    const [row] = await rows("SELECT COUNT(*) n FROM messages WHERE application_id = ? AND chat_number = 1", [await appId(token)]);
-    expect(row!.n).toBe(3000);
   });
 });
