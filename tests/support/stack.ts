@@ -31,14 +31,14 @@ export async function appId(token: string): Promise<number> {
 }
 
 /** Resolves when the given group has read and acknowledged every entry of every shard. */
-export async function drained(group: string = groups.mysql, timeoutMs = 30_000): Promise<void> {
+export async function drained(group: string = groups.mysql, timeoutMs = 30_000, redis: Redis = redisClient()): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     let busy = false;
     for (const stream of keys.streams()) {
-      const info = (await redisClient().xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
+      const info = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
       // Entries but no group yet (a flushed Redis): the worker has not re-created it.
-      if (!info.some((row) => row[1] === group) && (await redisClient().xlen(stream)) > 0) busy = true;
+      if (!info.some((row) => row[1] === group) && (await redis.xlen(stream)) > 0) busy = true;
       for (const row of info) {
         const record: Record<string, unknown> = {};
         for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
