@@ -9,6 +9,7 @@ import type { estypes } from "@elastic/elasticsearch";
 import { loadConfig } from "../core/config.ts";
 import { createDb } from "../core/db/client.ts";
 import { keysFor } from "../core/keys.ts";
+import { redact } from "../core/log.ts";
 import { createRedis, waitReady } from "../core/redis/client.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 import { chatKey, documentId } from "../core/search/index.ts";
@@ -108,7 +109,8 @@ async function dlq(sub: string | undefined, rest: string[]) {
     if (sub === "list" || sub === undefined) {
       const limit = rest[0] === "--limit" ? Number(rest[1]) : 50;
       for (const [id, fields] of entries.slice(0, limit)) {
-        console.log(`${id}  ${field(fields, "group").padEnd(6)}  ${field(fields, "stream")} ${field(fields, "entry")}  ${field(fields, "reason")}`);
+        // The reason is an error message: it may quote the data it refused (a body), so it is redacted like a log line.
+        console.log(`${id}  ${field(fields, "group").padEnd(6)}  ${field(fields, "stream")} ${field(fields, "entry")}  ${redact(field(fields, "reason"), 200)}`);
       }
       console.log(`${entries.length} dead-lettered entr${entries.length === 1 ? "y" : "ies"}`);
       return;
@@ -152,7 +154,7 @@ async function main() {
 main().then(
   () => process.exit(0),
   (error) => {
-    console.error(`error: ${error instanceof Error ? error.message : error}`);
+    console.error(`error: ${redact(error instanceof Error ? error.message : String(error), 500)}`);
     process.exit(1);
   },
 );

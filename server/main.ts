@@ -2,7 +2,7 @@
 import { ConfigError, loadConfig } from "../core/config.ts";
 import { createDb } from "../core/db/client.ts";
 import { keysFor } from "../core/keys.ts";
-import { createLogger } from "../core/log.ts";
+import { createLogger, exitOnCrash } from "../core/log.ts";
 import { createRedis, waitReady } from "../core/redis/client.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 import { buildApp } from "./app.ts";
@@ -19,6 +19,7 @@ try {
 }
 
 const log = createLogger(config.logLevel, { service: "api", pid: process.pid });
+exitOnCrash(log); // the runtime's own crash report would print every property of the error (SQL, command arguments)
 const { db, pool } = createDb(config.databaseUrl, config.databasePoolSize);
 const redis = createRedis(config.redisUrl);
 const subscriber = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });

@@ -20,7 +20,5 @@ export function newToken(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64url");
 }
 
-/** Paths logged with their application token masked: tokens are secrets. */
-export function redactPath(path: string): string {
-  return path.replace(/(\/applications\/)[^/?]+/, "$1***");
-}
+/** Paths logged with their application token masked: tokens are secrets (the logger masks them too). */
+export { redactPath } from "../../core/log.ts";

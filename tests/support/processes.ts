@@ -26,12 +26,21 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 
 export type Proc = {
   proc: Subprocess;
+  /** stdout and stderr as they arrived, interleaved. */
   output: () => string;
+  /** Each stream on its own (whole lines, never interleaved with the other). */
+  stdout: () => string;
+  stderr: () => string;
   stop: (signal?: NodeJS.Signals) => Promise<number>;
 };
 
-function spawn(entry: string, env: Record<string, string>): Proc {
+/** `fullOutput` keeps everything the process printed; by default only its last 20,000 characters. */
+export type SpawnOptions = { fullOutput?: boolean };
+
+function spawn(entry: string, env: Record<string, string>, options: SpawnOptions = {}): Proc {
   let output = "";
+  const streams = { stdout: "", stderr: "" };
+  const keep = options.fullOutput ? Infinity : 20_000;
   const proc = Bun.spawn(["bun", join(root, entry)], {
     cwd: root,
     env: { ...process.env, ...env },
@@ -39,18 +48,28 @@ function spawn(entry: string, env: Record<string, string>): Proc {
     stderr: "pipe",
   });
   running.add(proc);
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) output = (output + new TextDecoder().decode(chunk)).slice(-20_000);
+  const collect = async (stream: ReadableStream<Uint8Array>, name: keyof typeof streams) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      output += text;
+      streams[name] += text;
+      if (output.length > keep) output = output.slice(-keep);
+      if (streams[name].length > keep) streams[name] = streams[name].slice(-keep);
+    }
   };
-  void collect(proc.stdout as ReadableStream<Uint8Array>);
-  void collect(proc.stderr as ReadableStream<Uint8Array>);
+  const collected = Promise.all([collect(proc.stdout as ReadableStream<Uint8Array>, "stdout"), collect(proc.stderr as ReadableStream<Uint8Array>, "stderr")]).catch(() => {});
   return {
     proc,
     output: () => output,
+    stdout: () => streams.stdout,
+    stderr: () => streams.stderr,
     stop: async (signal = "SIGTERM") => {
       proc.kill(signal);
       const code = await proc.exited;
       running.delete(proc);
+      // What it printed last is read too (bounded, should a pipe stay open).
+      await Promise.race([collected, Bun.sleep(2000)]);
       return code;
     },
   };
@@ -65,9 +84,9 @@ async function freePort(): Promise<number> {
 
 export type Api = Proc & { url: string };
 
-export async function startApi(env: Record<string, string> = {}): Promise<Api> {
+export async function startApi(env: Record<string, string> = {}, options: SpawnOptions = {}): Promise<Api> {
   const port = await freePort();
-  const api = spawn("server/main.ts", { PORT: String(port), ...env });
+  const api = spawn("server/main.ts", { PORT: String(port), ...env }, options);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
@@ -80,8 +99,8 @@ export async function startApi(env: Record<string, string> = {}): Promise<Api> {
   throw new Error(`API did not start: ${api.output()}`);
 }
 
-export function startWorker(env: Record<string, string> = {}): Proc {
-  return spawn("worker/main.ts", env);
+export function startWorker(env: Record<string, string> = {}, options: SpawnOptions = {}): Proc {
+  return spawn("worker/main.ts", env, options);
 }
 
 let shared: Promise<{ apis: Api[]; worker: Proc }> | undefined;
