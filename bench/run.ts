@@ -13,6 +13,7 @@ import { keysFor } from "../core/keys.ts";
 import { indexMappings, indexSettings } from "../core/search/index.ts";
 import { closedLoop, constantRate, percentile, wrk } from "./load.ts";
 import { addRow, printTable } from "./table.ts";
+import { backlogScenario } from "./backlog.ts";
 
 const root = join(import.meta.dir, "..");
 const N = Number(process.env.BENCH_MESSAGES ?? 100_000);
@@ -98,7 +99,7 @@ async function drain(group: "mysql" | "search", queued: number) {
 }
 
 async function main() {
-  if (!Bun.which("wrk")) throw new Error("wrk is needed: apt-get install wrk");
+  if (!Bun.which("wrk")) await installWrk();
   for (const [name, url] of [["Elasticsearch", `${ES}/_cluster/health`]] as const) {
     if (!(await fetch(url).then((r) => r.ok, () => false))) throw new Error(`${name} is not answering: run \`bun run services\` first`);
   }
@@ -182,9 +183,24 @@ async function main() {
   addRow("API RSS after load (MB)", apiMemory, NaN, "≤ 150 MB", apiMemory <= 150, "MB");
   addRow("worker RSS (MB, max of sinks)", Math.max(toMysql.memory, toEs.memory, rss(worker)), NaN, "≤ 200 MB", Math.max(toMysql.memory, toEs.memory, rss(worker)) <= 200, "MB");
   await stop(worker);
+
+  // 8. reads beside a backlog of pending writes (no worker runs from here on).
+  await post(`/applications/${token}/chats`, { name: "backlog" });
+  await backlogScenario({ redisUrl: env.REDIS_URL!, api: API, token, idle: 51, busy: 52, log });
   await stop(api);
   await stop(echo);
   printTable();
+}
+
+/** wrk is a Debian package: installed like the services' packages when missing (as root). */
+async function installWrk() {
+  if (process.getuid?.() !== 0) throw new Error("wrk is needed: apt-get install wrk");
+  log("installing wrk (apt-get)");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  for (const cmd of [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"]]) {
+    const proc = Bun.spawn(cmd, { env, stdout: "ignore", stderr: "pipe" });
+    if ((await proc.exited) !== 0) throw new Error(`${cmd.join(" ")} failed: ${await new Response(proc.stderr).text()}`);
+  }
 }
 
 /** Baseline: mysql2 multi-row INSERTs of the same number of rows, 500 per statement, one connection. */

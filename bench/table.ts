@@ -1,5 +1,5 @@
 /** The one table `bun run bench` prints: scenario, ours, baseline, ratio, target, pass/fail. */
-type Row = { scenario: string; ours: number; baseline: number; target: string; pass: boolean; unit: "ratio" | "ms" | "MB" };
+type Row = { scenario: string; ours: number; baseline: number; target: string; pass: boolean; unit: "ratio" | "ms" | "MB" | "bytes" };
 const rows: Row[] = [];
 
 export function addRow(scenario: string, ours: number, baseline: number, target: string, pass: boolean, unit: Row["unit"]) {

@@ -170,6 +170,7 @@ export class StreamConsumer<T> {
     const { redis, streams, sink, consumer, claimIdleMs, batchSize } = this.o;
     const out: Entry[] = [];
     for (const stream of streams) {
+      if (this.stopping) break;
       const cursor = this.claimCursors.get(stream) ?? "0-0";
       const [next, claimed] = (await redis.xautoclaim(stream, sink.group, consumer, claimIdleMs, cursor, "COUNT", batchSize)) as [string, [string, string[] | null][]];
       this.claimCursors.set(stream, next);

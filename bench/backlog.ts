@@ -1,0 +1,50 @@
+/**
+ * Reads under a backlog (SPEC §6.5, §8): a chat with BENCH_BACKLOG (default 1,000,000) accepted,
+ * not yet persisted messages beside a chat with none pending. The backlog is queued by calling the
+ * create script the API calls (same keys, same arguments), pipelined, so that a million writes take
+ * seconds instead of minutes; no worker runs meanwhile. Reports get and list p99 on both chats and
+ * the Redis bytes per pending message (INFO used_memory before and after).
+ */
+import { keysFor } from "../core/keys.ts";
+import { createRedis } from "../core/redis/client.ts";
+import { closedLoop, percentile } from "./load.ts";
+import { addRow } from "./table.ts";
+
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
+
+export async function backlogScenario(opts: { redisUrl: string; api: string; token: string; idle: number; busy: number; log: (msg: string) => void }) {
+  const { redisUrl, api, token, idle, busy, log } = opts;
+  const redis = createRedis(redisUrl, { enableOfflineQueue: true });
+  const keys = keysFor(4);
+  const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
+  const body = "alpha bravo backlog message with a few words, about sixty bytes";
+  log(`queueing ${BACKLOG} pending messages in chat ${busy}`);
+  const before = await used();
+  const k = [keys.app(token), keys.chat(token, busy), keys.streamOf(token), keys.pending(token, busy), keys.idempotency(token, ""), keys.channel(token, busy), keys.rateLimit(token), keys.eventLog(token, busy), keys.watch(token, busy)];
+  for (let sent = 0; sent < BACKLOG; ) {
+    const pipeline = redis.pipeline();
+    const size = Math.min(2000, BACKLOG - sent);
+    for (let i = 0; i < size; i++) (pipeline as any).create_message(...k, token, busy, body, "", 86_400, 0, 1000, 3_600_000);
+    const replies = (await pipeline.exec()) ?? [];
+    const refused = replies.find(([error, reply]) => error || (reply as string[])[0] !== "OK");
+    if (refused) throw new Error(`queueing failed: ${refused[0] ?? (refused[1] as string[])[0]}`);
+    sent += size;
+  }
+  const perMessage = ((await used()) - before) / BACKLOG;
+  const pending = await redis.zcard(keys.pending(token, busy));
+  redis.disconnect();
+
+  const base = `${api}/applications/${token}/chats`;
+  const reads = (chat: number, top: number) => ({
+    get: () => closedLoop(5000, 16, (i) => fetch(`${base}/${chat}/messages/${top - (i % 1000)}`).then((r) => r.arrayBuffer())),
+    list: () => closedLoop(5000, 16, () => fetch(`${base}/${chat}/messages?limit=25&order=desc`).then((r) => r.arrayBuffer())),
+  });
+  const idleTop = Number(((await fetch(`${base}/${idle}/messages?limit=1&order=desc`).then((r) => r.json())) as { data: { number: number }[] }).data[0]?.number ?? 1);
+  const quiet = reads(idle, idleTop);
+  const loaded = reads(busy, pending);
+  const [getIdle, getBusy, listIdle, listBusy] = [await quiet.get(), await loaded.get(), await quiet.list(), await loaded.list()];
+  addRow(`get message p99, ${pending.toLocaleString("en-US")} pending vs 0 (ms)`, percentile(getBusy, 99), percentile(getIdle, 99), "≤ 5 ms", percentile(getBusy, 99) <= 5, "ms");
+  addRow(`list page p99, ${pending.toLocaleString("en-US")} pending vs 0 (ms)`, percentile(listBusy, 99), percentile(listIdle, 99), "≤ 5 ms", percentile(listBusy, 99) <= 5, "ms");
+  const target = 2 * Buffer.byteLength(body) + 300;
+  addRow(`Redis bytes per pending message (${Buffer.byteLength(body)}-byte body)`, perMessage, target, `≤ ${target}`, perMessage <= target, "bytes");
+}
