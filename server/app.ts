@@ -2,6 +2,8 @@
 import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import { bodyParser } from "./common/body.ts";
+import { requestGuard } from "./common/guard.ts";
+import { EXPOSED_HEADERS, requestId, responseHeaders } from "./common/response-headers.ts";
 import { redactPath } from "./common/params.ts";
 import type { Deps } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
@@ -39,9 +41,13 @@ export function buildApp(deps: Deps) {
     .use(errorHandler(deps.log, allowedMethods))
     .onRequest(({ request, set }) => {
       started.set(request, performance.now());
-      set.headers["access-control-allow-origin"] = "*";
-      if (request.method === "OPTIONS") return preflight(new URL(request.url).pathname, allowedMethods);
+      Object.assign(set.headers, responseHeaders(request));
+      if (request.method !== "OPTIONS") return;
+      const response = preflight(request, allowedMethods);
+      set.status = response.status;
+      return response;
     })
+    .use(requestGuard)
     .use(bodyParser)
     .use(rateLimiter(deps))
     // Registered before the swagger plugin, so that its /swagger/json route gets it too.
@@ -59,12 +65,13 @@ export function buildApp(deps: Deps) {
         },
       }),
     )
+    // Every path that answers with its own Response (errors.ts) sets `set.status` to its status too.
     .onAfterResponse(({ request, path, route, set }) => {
       const status = String(set.status ?? 200);
       const seconds = (performance.now() - (started.get(request) ?? performance.now())) / 1000;
       metrics.observeRequest({ method: request.method, route: route || "unmatched", status }, seconds);
       if (request.method === "POST" && status === "201") metrics.accepted(route.endsWith("/messages") || route.endsWith("/messages/") ? "message" : route.includes("/chats") ? "chat" : "application");
-      if (deps.config.logLevel === "debug") deps.log.debug("request", { method: request.method, path: redactPath(path), status, ms: Math.round(seconds * 1000) });
+      if (deps.config.logLevel === "debug") deps.log.debug("request", { method: request.method, path: redactPath(path), status, ms: Math.round(seconds * 1000), request_id: requestId(request) });
     })
     .use(opsRoutes(deps, metrics))
     .use(api);
@@ -77,20 +84,20 @@ export function buildApp(deps: Deps) {
 }
 
 /** CORS preflight: the API is called from browsers (the SDK runs there); tokens travel in the URL, not cookies. */
-function preflight(path: string, allowedMethods: (path: string) => string[]): Response {
-  const methods = allowedMethods(path);
+function preflight(request: Request, allowedMethods: (path: string) => string[]): Response {
+  const methods = allowedMethods(new URL(request.url).pathname);
   if (!methods.length) {
-    return Response.json({ error: { code: "not_found", message: "route not found" } }, { status: 404, headers: { "access-control-allow-origin": "*" } });
+    return Response.json({ error: { code: "not_found", message: "route not found" } }, { status: 404, headers: responseHeaders(request) });
   }
   const allow = [...methods, "OPTIONS"].join(", ");
   return new Response(null, {
     status: 204,
     headers: {
+      ...responseHeaders(request),
       allow,
-      "access-control-allow-origin": "*",
       "access-control-allow-methods": allow,
-      "access-control-allow-headers": "authorization, content-type, idempotency-key, last-event-id",
-      "access-control-expose-headers": "location, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, idempotent-replayed",
+      "access-control-allow-headers": "authorization, content-type, idempotency-key, last-event-id, x-request-id",
+      "access-control-expose-headers": EXPOSED_HEADERS,
       "access-control-max-age": "600",
     },
   });

@@ -3,8 +3,11 @@
  * `{ error: { code, message, details? } }`. Anything unexpected is logged and answered as a
  * generic 500 without internals; a dependency that is down is a 503.
  */
+import type { TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
 import { Elysia } from "elysia";
 import type { Logger } from "../core/log.ts";
+import { requestId, responseHeaders } from "./common/response-headers.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -25,8 +28,9 @@ export const forbidden = (message: string) => new ApiError(403, "forbidden", mes
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found`);
 export const conflict = (message: string) => new ApiError(409, "conflict", message);
 export const payloadTooLarge = (limit: number) => new ApiError(413, "payload_too_large", `request body is larger than ${limit} bytes`);
-export const unsupportedMediaType = (type: string) =>
-  new ApiError(415, "unsupported_media_type", `content type ${JSON.stringify(type)} is not supported; send application/json, application/x-www-form-urlencoded or multipart/form-data`);
+/** The type is named only when it looks like one: messages never echo arbitrary input. */
+export const unsupportedMediaType = (type: string, what = /^[\w.+-]{1,64}\/[\w.+-]{1,64}$/.test(type) ? `content type "${type}"` : "this content type") =>
+  new ApiError(415, "unsupported_media_type", `${what} is not supported; send application/json, application/x-www-form-urlencoded or multipart/form-data (UTF-8)`);
 export const validationFailed = (message: string, details?: unknown[]) => new ApiError(422, "validation_failed", message, details);
 export const rateLimited = (retryAfter: number, headers: Record<string, string>) =>
   new ApiError(429, "rate_limited", "too many requests", undefined, { "retry-after": String(retryAfter), ...headers });
@@ -48,18 +52,48 @@ export function envelope(code: string, message: string, details?: unknown[]) {
   return { error: details && details.length ? { code, message, details } : { code, message } };
 }
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}) {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", "access-control-allow-origin": "*", ...headers } });
+type Failure = { path?: string; message?: string; schema?: { description?: string; anyOf?: { type?: string; const?: unknown; description?: string }[] } };
+
+/** A TypeBox error as text: its message is built from the schema alone, never from the value. */
+function describe(failure: Failure): string {
+  const members = failure.schema?.anyOf;
+  if (members?.length) {
+    const kinds = members.map((m) => (m.const !== undefined ? JSON.stringify(m.const) : `${m.type ?? "value"}${m.description ? ` (${m.description})` : ""}`));
+    return `Expected one of: ${[...new Set(kinds)].join(" | ")}`;
+  }
+  const description = failure.schema?.description;
+  return `${failure.message ?? "invalid"}${description ? ` (${description})` : ""}`;
 }
 
-/** Turns Elysia's validation error into a list of `{ path, message }` without echoing values. */
+/**
+ * Elysia's validation error as `{ path, message }` items. Read from the validator's own errors, not
+ * from Elysia's summaries (`error.all`), which quote the value they refused.
+ */
 function validationDetails(error: unknown): unknown[] {
-  const all = (error as { all?: { path?: string; message?: string; summary?: string }[] }).all ?? [];
-  return all.slice(0, 10).map((e) => ({ path: e.path || "/", message: e.summary ?? e.message ?? "invalid" }));
+  try {
+    const { validator, value } = error as { validator?: { Errors?: (value: unknown) => Iterable<Failure> }; value?: unknown };
+    if (!validator) return [];
+    const failures = typeof validator.Errors === "function" ? validator.Errors(value) : (Value.Errors(validator as TSchema, value) as Iterable<Failure>);
+    const details: unknown[] = [];
+    for (const failure of failures) {
+      details.push({ path: failure.path || "/", message: describe(failure) });
+      if (details.length >= 10) break;
+    }
+    return details;
+  } catch {
+    return [];
+  }
 }
+
+const STANDARD_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 export const errorHandler = (log: Logger, allowedMethods: (path: string) => string[]) =>
-  new Elysia({ name: "errors" }).onError({ as: "global" }, ({ code, error, request, path }) => {
+  new Elysia({ name: "errors" }).onError({ as: "global" }, ({ code, error, request, path, set }) => {
+    /** The envelope with the headers every response carries; `set.status` too, so the request log records what was sent. */
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      set.status = status;
+      return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...responseHeaders(request), ...headers } });
+    };
     // Our body parser's errors reach here wrapped in Elysia's ParseError.
     const cause = (error as { cause?: unknown }).cause;
     if (cause instanceof ApiError) error = cause;
@@ -81,15 +115,16 @@ export const errorHandler = (log: Logger, allowedMethods: (path: string) => stri
           return json(426, envelope("upgrade_required", "this endpoint speaks WebSocket: send an Upgrade request"), { upgrade: "websocket" });
         }
         if (methods.length && !methods.includes(request.method)) {
-          return json(405, envelope("method_not_allowed", `${request.method} is not allowed here`), { allow: methods.join(", ") });
+          const method = STANDARD_METHODS.includes(request.method) ? request.method : "this method";
+          return json(405, envelope("method_not_allowed", `${method} is not allowed here`), { allow: methods.join(", ") });
         }
         return json(404, envelope("not_found", "route not found"));
       }
     }
     if (isDependencyDown(error)) {
-      log.warn("dependency unavailable", { err: error, path });
+      log.warn("dependency unavailable", { err: error, path, request_id: requestId(request) });
       return json(503, envelope("service_unavailable", "a dependency is unavailable, try again shortly"), { "retry-after": "1" });
     }
-    log.error("unhandled error", { err: error, path, code: String(code) });
+    log.error("unhandled error", { err: error, path, code: String(code), request_id: requestId(request) });
     return json(500, envelope("internal_error", "internal server error"));
   });

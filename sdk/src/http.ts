@@ -40,6 +40,18 @@ function backoff(attempt: number, error: ApiError): number {
   return base / 2 + Math.random() * (base / 2);
 }
 
+/**
+ * A random (version 4) UUID for an Idempotency-Key. `crypto.randomUUID` exists only in secure
+ * contexts (a page served over plain HTTP has none); `crypto.getRandomValues` exists everywhere.
+ */
+function randomKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 const retryable = (error: ApiError) => error instanceof ConnectionError || error instanceof TimeoutError || error.status === 429 || error.status >= 500;
 
 export function url(transport: Transport, path: string, query?: Record<string, string | number | undefined>): string {
@@ -59,7 +71,7 @@ export async function request<T>(
 ): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json", ...transport.headers, ...init.headers, ...options.headers };
   if (init.body !== undefined) headers["content-type"] = "application/json";
-  if (method === "POST") headers["idempotency-key"] = options.idempotencyKey ?? crypto.randomUUID();
+  if (method === "POST") headers["idempotency-key"] = options.idempotencyKey ?? randomKey();
   const timeout = options.timeout ?? transport.timeout;
   const target = url(transport, path, init.query);
 

@@ -1,6 +1,7 @@
 /**
  * Text rules of SPEC §3.5, counted in Unicode code points (TypeBox's maxLength counts UTF-16
- * units), registered as TypeBox formats so the route schemas enforce them and OpenAPI shows them.
+ * units), registered as TypeBox formats so the route schemas enforce them and OpenAPI shows them;
+ * and how numbers are written in query strings.
  */
 import { FormatRegistry } from "@sinclair/typebox";
 
@@ -27,3 +28,6 @@ export function isValidBody(value: string): boolean {
 
 FormatRegistry.Set("name", isValidName);
 FormatRegistry.Set("message-body", isValidBody);
+// Elysia checks a number in a query string with this format, by default as whatever Number() reads
+// (`0x10`, `1e1`, ` 5`, `0b1`); the API's numbers are written in decimal digits.
+FormatRegistry.Set("integer", (value) => /^-?[0-9]{1,16}$/.test(value));
