@@ -1,12 +1,16 @@
 /**
- * Operations CLI: `bun run cli <command>`
- *   reindex              rebuild the search index from MySQL (safe while workers run), with a progress bar
- *   reconcile            recompute chats_count and messages_count from COUNT(*)
- *   dlq list [--limit N] show dead-lettered stream entries
+ * Operations CLI: `bun run cli <command>` (`bun run cli --help`, `bun run cli <command> --help`)
+ *   reindex [--batch N]     rebuild the search index from MySQL (safe while workers run), with a progress bar
+ *   reconcile               recompute chats_count and messages_count from COUNT(*)
+ *   dlq list [--limit N]    show dead-lettered stream entries
  *   dlq replay <id…|--all>  put dead-lettered entries back on their stream (the sinks are idempotent)
+ *
+ * Arguments are checked before any client is created: a usage error prints one line and a hint on
+ * stderr and exits 2 without touching MySQL, Redis or Elasticsearch. Help exits 0.
  */
 import type { estypes } from "@elastic/elasticsearch";
-import { loadConfig } from "../core/config.ts";
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../core/config.ts";
 import { createDb } from "../core/db/client.ts";
 import { keysFor } from "../core/keys.ts";
 import { redact } from "../core/log.ts";
@@ -15,8 +19,188 @@ import { createElasticsearch } from "../core/search/client.ts";
 import { chatKey, documentId } from "../core/search/index.ts";
 import { reconcileCounts } from "../worker/reconcile.ts";
 
-const config = loadConfig();
-const [command, ...args] = process.argv.slice(2);
+type Config = ReturnType<typeof loadConfig>;
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+// ---------------------------------------------------------------------------------------------
+
+export const BATCH = { default: 1000, min: 1, max: 10_000 }; // 10,000: Elasticsearch's largest page (index.max_result_window)
+export const LIMIT = { default: 50, min: 1, max: 1_000_000 };
+
+const USAGE = {
+  top: `Usage: bun run cli <command> [options]
+
+Commands:
+  reindex [--batch N]       rebuild the search index from MySQL (safe while workers run)
+  reconcile                 recompute chats_count and messages_count from COUNT(*)
+  dlq list [--limit N]      show dead-lettered stream entries
+  dlq replay <id…|--all>    put dead-lettered entries back on their stream
+
+Options:
+  -h, --help                show this help; \`bun run cli <command> --help\` shows a command's
+
+Connections come from the environment (DATABASE_URL, REDIS_URL, ELASTICSEARCH_URL, SEARCH_INDEX,
+STREAM_SHARDS), as for the API and the worker.`,
+  reindex: `Usage: bun run cli reindex [--batch N]
+
+Indexes every live message from MySQL with its version (a newer document already in the index
+wins), then removes documents whose message is gone or deleted. Safe while workers run; a progress
+bar goes to stderr.
+
+Options:
+  --batch N     messages per bulk request and per page of the orphan scan
+                (integer ${BATCH.min}..${BATCH.max}, default ${BATCH.default})
+  -h, --help    show this help`,
+  reconcile: `Usage: bun run cli reconcile
+
+Recomputes chats_count and messages_count from COUNT(*) and prints how many were corrected.
+Workers also do it every WORKER_RECONCILE_INTERVAL_MS.
+
+Options:
+  -h, --help    show this help`,
+  dlq: `Usage: bun run cli dlq <list|replay> [options]
+
+  dlq list [--limit N]      show dead-lettered stream entries (\`dlq\` alone is \`dlq list\`)
+  dlq replay <id…|--all>    put dead-lettered entries back on their stream
+
+Run \`bun run cli dlq list --help\` or \`bun run cli dlq replay --help\` for their options.`,
+  "dlq list": `Usage: bun run cli dlq list [--limit N]
+
+Prints the oldest dead-lettered entries (id, group, stream, original entry id, reason), then how
+many there are in all.
+
+Options:
+  --limit N     how many entries to print (integer ${LIMIT.min}..${LIMIT.max}, default ${LIMIT.default})
+  -h, --help    show this help`,
+  "dlq replay": `Usage: bun run cli dlq replay <id…|--all>
+
+Puts dead-lettered entries back on the stream they came from and removes them from the
+dead-letter stream. The sinks are idempotent, so replaying an entry twice is harmless.
+
+Arguments:
+  <id…>         dead-letter entry ids, as \`dlq list\` prints them (e.g. 1718000000000-0)
+
+Options:
+  --all         replay every dead-lettered entry
+  -h, --help    show this help`,
+} as const;
+
+type Topic = keyof typeof USAGE;
+
+export type Command =
+  | { kind: "help"; topic: Topic }
+  | { kind: "reindex"; batch: number }
+  | { kind: "reconcile" }
+  | { kind: "dlq list"; limit: number }
+  | { kind: "dlq replay"; ids: string[]; all: boolean };
+
+/** A mistake in the command line: reported with a hint to the help of `topic`, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+  constructor(message: string, readonly topic: Topic) {
+    super(message);
+  }
+}
+
+const helpCommand = (topic: Topic) => (topic === "top" ? "bun run cli --help" : `bun run cli ${topic} --help`);
+
+/** `-h`/`--help` anywhere before a `--` asks for help, whatever else the line holds. */
+const wantsHelp = (args: string[]) => {
+  const end = args.indexOf("--");
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === "-h" || arg === "--help");
+};
+
+function integer(raw: string | undefined, option: string, range: { min: number; max: number }, topic: Topic): number {
+  const value = raw !== undefined && /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
+    throw new UsageError(`${option} must be an integer from ${range.min} to ${range.max}, got ${JSON.stringify(raw ?? "")}`, topic);
+  }
+  return value;
+}
+
+type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
+
+/** node:util parseArgs in strict mode, its errors turned into one-line usage errors. */
+function parse<O extends OptionSpec>(args: string[], options: O, topic: Topic, positionals: boolean) {
+  // `--limit -1` would read as a missing value followed by an unknown option `-1`: take it as the
+  // value, so the range check reports it.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const [arg, next] = [args[i]!, args[i + 1]];
+    if (arg === "--") {
+      joined.push(...args.slice(i));
+      break;
+    }
+    const negative = arg.startsWith("--") && options[arg.slice(2)]?.type === "string" && next !== undefined && /^-\d/.test(next);
+    joined.push(negative ? `${arg}=${next}` : arg);
+    if (negative) i++;
+  }
+  try {
+    return parseArgs({ args: joined, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: positionals, strict: true });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    const quoted = /'([^']*)'/.exec(message)?.[1];
+    const where = topic === "top" ? "" : ` for ${topic}`;
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown option ${quoted ?? "(unreadable)"}${where}`, topic);
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") throw new UsageError(`unexpected argument ${JSON.stringify(quoted ?? "")}${where}`, topic);
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      const option = /--[\w-]+/.exec(message)?.[0] ?? "an option";
+      const spec = options[option.slice(2)];
+      throw new UsageError(spec?.type === "boolean" ? `${option} takes no value` : `${option} needs a value`, topic);
+    }
+    throw new UsageError(message.split("\n")[0]!, topic);
+  }
+}
+
+/** The command line (without `bun scripts/cli.ts`) → what to do. Throws UsageError; touches nothing. */
+export function parseCommand(argv: string[]): Command {
+  const [command, ...args] = argv;
+  if (command === undefined) throw new UsageError("no command given", "top");
+  if (command === "-h" || command === "--help" || command === "help") return { kind: "help", topic: "top" };
+  if (command.startsWith("-")) throw new UsageError(`unknown option ${command.split("=")[0]} (options go after the command)`, "top");
+  switch (command) {
+    case "reindex": {
+      if (wantsHelp(args)) return { kind: "help", topic: "reindex" };
+      const { values } = parse(args, { batch: { type: "string" } }, "reindex", false);
+      const batch = values.batch === undefined ? BATCH.default : integer(values.batch as string, "--batch", BATCH, "reindex");
+      return { kind: "reindex", batch };
+    }
+    case "reconcile":
+      if (wantsHelp(args)) return { kind: "help", topic: "reconcile" };
+      parse(args, {}, "reconcile", false);
+      return { kind: "reconcile" };
+    case "dlq": {
+      const [sub, ...rest] = args;
+      if (sub === undefined) return { kind: "dlq list", limit: LIMIT.default };
+      if (sub === "-h" || sub === "--help") return { kind: "help", topic: "dlq" };
+      if (sub === "list") {
+        if (wantsHelp(rest)) return { kind: "help", topic: "dlq list" };
+        const { values } = parse(rest, { limit: { type: "string" } }, "dlq list", false);
+        const limit = values.limit === undefined ? LIMIT.default : integer(values.limit as string, "--limit", LIMIT, "dlq list");
+        return { kind: "dlq list", limit };
+      }
+      if (sub === "replay") {
+        if (wantsHelp(rest)) return { kind: "help", topic: "dlq replay" };
+        const { values, positionals: ids } = parse(rest, { all: { type: "boolean" } }, "dlq replay", true);
+        const all = values.all === true;
+        if (!all && !ids.length) throw new UsageError("dlq replay needs dead-letter ids (see `dlq list`) or --all", "dlq replay");
+        if (all && ids.length) throw new UsageError("dlq replay takes ids or --all, not both", "dlq replay");
+        const bad = ids.find((id) => !/^\d+-\d+$/.test(id));
+        if (bad !== undefined) throw new UsageError(`not a dead-letter entry id: ${JSON.stringify(bad)} (ids look like 1718000000000-0)`, "dlq replay");
+        return { kind: "dlq replay", ids, all };
+      }
+      throw new UsageError(sub.startsWith("-") ? `dlq needs a subcommand (list or replay) before ${sub.split("=")[0]}` : `unknown dlq subcommand ${JSON.stringify(sub)} (list or replay)`, "dlq");
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`, "top");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------------
 
 function progress(done: number, total: number, label: string) {
   if (!process.stderr.isTTY && done !== total && done % 10_000 !== 0) return;
@@ -28,7 +212,7 @@ function progress(done: number, total: number, label: string) {
 }
 
 /** Indexes every live message with its MySQL version (newer documents win), then deletes orphans. */
-async function reindex(batch = 1000) {
+async function reindex(config: Config, batch: number) {
   const { pool } = createDb(config.databaseUrl, 2);
   const es = createElasticsearch(config.elasticsearchUrl);
   const index = config.searchIndex;
@@ -99,24 +283,29 @@ async function reindex(batch = 1000) {
   }
 }
 
-async function dlq(sub: string | undefined, rest: string[]) {
+async function dlqList(config: Config, limit: number) {
   const redis = createRedis(config.redisUrl, { enableOfflineQueue: true });
   const keys = keysFor(config.streamShards);
   try {
     await waitReady(redis);
     const entries = (await redis.xrange(keys.deadLetter, "-", "+")) as [string, string[]][];
-    const field = (fields: string[], name: string) => fields[fields.indexOf(name) + 1] ?? "";
-    if (sub === "list" || sub === undefined) {
-      const limit = rest[0] === "--limit" ? Number(rest[1]) : 50;
-      for (const [id, fields] of entries.slice(0, limit)) {
-        // The reason is an error message: it may quote the data it refused (a body), so it is redacted like a log line.
-        console.log(`${id}  ${field(fields, "group").padEnd(6)}  ${field(fields, "stream")} ${field(fields, "entry")}  ${redact(field(fields, "reason"), 200)}`);
-      }
-      console.log(`${entries.length} dead-lettered entr${entries.length === 1 ? "y" : "ies"}`);
-      return;
+    for (const [id, fields] of entries.slice(0, limit)) {
+      // The reason is an error message: it may quote the data it refused (a body), so it is redacted like a log line.
+      console.log(`${id}  ${field(fields, "group").padEnd(6)}  ${field(fields, "stream")} ${field(fields, "entry")}  ${redact(field(fields, "reason"), 200)}`);
     }
-    if (sub !== "replay") throw new Error("usage: dlq list [--limit N] | dlq replay <id…|--all>");
-    const chosen = rest.includes("--all") ? entries : entries.filter(([id]) => rest.includes(id));
+    console.log(`${entries.length} dead-lettered entr${entries.length === 1 ? "y" : "ies"}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function dlqReplay(config: Config, ids: string[], all: boolean) {
+  const redis = createRedis(config.redisUrl, { enableOfflineQueue: true });
+  const keys = keysFor(config.streamShards);
+  try {
+    await waitReady(redis);
+    const entries = (await redis.xrange(keys.deadLetter, "-", "+")) as [string, string[]][];
+    const chosen = all ? entries : entries.filter(([id]) => ids.includes(id));
     if (!chosen.length) throw new Error("nothing to replay: give dead-letter ids (see `dlq list`) or --all");
     for (const [id, fields] of chosen) {
       const original = JSON.parse(field(fields, "fields")) as string[];
@@ -129,32 +318,68 @@ async function dlq(sub: string | undefined, rest: string[]) {
   }
 }
 
-async function main() {
-  switch (command) {
-    case "reindex":
-      return reindex(args[0] === "--batch" ? Number(args[1]) : 1000);
-    case "reconcile": {
-      const { pool } = createDb(config.databaseUrl, 2);
-      try {
-        const changed = await reconcileCounts(pool);
-        console.log(`reconcile: corrected ${changed.chats} chat and ${changed.applications} application counts`);
-      } finally {
-        await pool.end();
-      }
-      return;
-    }
-    case "dlq":
-      return dlq(args[0], args.slice(1));
-    default:
-      console.error("usage: bun run cli reindex [--batch N] | reconcile | dlq list [--limit N] | dlq replay <id…|--all>");
-      process.exit(2);
+async function reconcile(config: Config) {
+  const { pool } = createDb(config.databaseUrl, 2);
+  try {
+    const changed = await reconcileCounts(pool);
+    console.log(`reconcile: corrected ${changed.chats} chat and ${changed.applications} application counts`);
+  } finally {
+    await pool.end();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(`error: ${redact(error instanceof Error ? error.message : String(error), 500)}`);
-    process.exit(1);
-  },
-);
+const field = (fields: string[], name: string) => fields[fields.indexOf(name) + 1] ?? "";
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+/** Exit codes: 0 done (or help), 1 the command failed, 2 a usage or configuration error (nothing was touched). */
+async function main(argv: string[]): Promise<number> {
+  let command: Command;
+  let config: Config;
+  try {
+    command = parseCommand(argv);
+    if (command.kind === "help") {
+      console.log(USAGE[command.topic]);
+      return 0;
+    }
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`error: ${error.message.slice(0, 300)}`);
+      console.error(`Run \`${helpCommand(error.topic)}\` for usage.`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      console.error(`configuration error: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  switch (command.kind) {
+    case "reindex":
+      await reindex(config, command.batch);
+      break;
+    case "reconcile":
+      await reconcile(config);
+      break;
+    case "dlq list":
+      await dlqList(config, command.limit);
+      break;
+    case "dlq replay":
+      await dlqReplay(config, command.ids, command.all);
+      break;
+  }
+  return 0;
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error) => {
+      console.error(`error: ${redact(error instanceof Error ? error.message : String(error), 500)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,4 +1,4 @@
-import { beforeAll, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { call } from "../support/http.ts";
 import { sharedStack } from "../support/processes.ts";
@@ -10,10 +10,94 @@ beforeAll(async () => {
 });
 
 async function cli(...args: string[]) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../../scripts/cli.ts"), ...args], { stdout: "pipe", stderr: "pipe", env: process.env });
-  const [code, out] = await Promise.all([proc.exited, new Response(proc.stdout).text()]);
-  return { code, out };
+  return cliWith(process.env, ...args);
 }
+
+async function cliWith(env: Record<string, string | undefined>, ...args: string[]) {
+  const proc = Bun.spawn(["bun", join(import.meta.dir, "../../scripts/cli.ts"), ...args], { stdout: "pipe", stderr: "pipe", env });
+  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  return { code, out, err };
+}
+
+/**
+ * Usage checks come before any client exists: with every service address pointing at a closed
+ * port, a command line that is wrong still exits 2 with its own message (a connection attempt would
+ * end in exit 1 and a connection error), and help still exits 0.
+ */
+const nowhere = { ...process.env, DATABASE_URL: "mysql://chat:chat@127.0.0.1:1/none", REDIS_URL: "redis://127.0.0.1:1/0", ELASTICSEARCH_URL: "http://127.0.0.1:1" };
+const offline = (...args: string[]) => cliWith(nowhere, ...args);
+
+function expectUsageError(result: { code: number; out: string; err: string }, message: string | RegExp, help: string) {
+  expect(result.code).toBe(2);
+  expect(result.out).toBe("");
+  const lines = result.err.trim().split("\n");
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toStartWith("error: ");
+  if (typeof message === "string") expect(lines[0]).toContain(message);
+  else expect(lines[0]).toMatch(message);
+  expect(lines[1]).toBe(`Run \`${help}\` for usage.`);
+}
+
+describe("usage", () => {
+  test.each([
+    [["--help"], "Usage: bun run cli <command>"],
+    [["-h"], "Usage: bun run cli <command>"],
+    [["reindex", "--help"], "Usage: bun run cli reindex [--batch N]"],
+    [["reindex", "-h"], "Usage: bun run cli reindex [--batch N]"],
+    [["reconcile", "--help"], "Usage: bun run cli reconcile"],
+    [["dlq", "--help"], "Usage: bun run cli dlq <list|replay>"],
+    [["dlq", "list", "--help"], "Usage: bun run cli dlq list [--limit N]"],
+    [["dlq", "replay", "--help"], "Usage: bun run cli dlq replay <id…|--all>"],
+    // Help wins over whatever else the line holds.
+    [["reindex", "--batch", "x", "--help"], "Usage: bun run cli reindex"],
+  ])("%j prints its usage on stdout and exits 0", async (args, usage) => {
+    const { code, out, err } = await offline(...args);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    expect(out).toStartWith(usage);
+  });
+
+  test("the top-level help lists every command", async () => {
+    const { out } = await offline("--help");
+    for (const command of ["reindex [--batch N]", "reconcile", "dlq list [--limit N]", "dlq replay <id…|--all>"]) expect(out).toContain(command);
+  });
+
+  test.each([
+    [["reindex", "--batch", "x"], '--batch must be an integer from 1 to 10000, got "x"', "bun run cli reindex --help"],
+    [["reindex", "--batch=1.5"], '--batch must be an integer from 1 to 10000, got "1.5"', "bun run cli reindex --help"],
+    [["reindex", "--batch", "0"], '--batch must be an integer from 1 to 10000, got "0"', "bun run cli reindex --help"],
+    [["reindex", "--batch", "-3"], '--batch must be an integer from 1 to 10000, got "-3"', "bun run cli reindex --help"],
+    [["reindex", "--batch", "10001"], '--batch must be an integer from 1 to 10000, got "10001"', "bun run cli reindex --help"],
+    [["reindex", "--batch"], "--batch needs a value", "bun run cli reindex --help"],
+    [["reindex", "--bogus"], "unknown option --bogus for reindex", "bun run cli reindex --help"],
+    [["reindex", "extra"], 'unexpected argument "extra" for reindex', "bun run cli reindex --help"],
+    [["reconcile", "--force"], "unknown option --force for reconcile", "bun run cli reconcile --help"],
+    [["dlq", "list", "--limit", "lots"], '--limit must be an integer from 1 to 1000000, got "lots"', "bun run cli dlq list --help"],
+    [["dlq", "list", "--all"], "unknown option --all for dlq list", "bun run cli dlq list --help"],
+    [["dlq", "replay"], "dlq replay needs dead-letter ids", "bun run cli dlq replay --help"],
+    [["dlq", "replay", "--all", "1-0"], "ids or --all, not both", "bun run cli dlq replay --help"],
+    [["dlq", "replay", "not-an-id"], 'not a dead-letter entry id: "not-an-id"', "bun run cli dlq replay --help"],
+    [["dlq", "replay", "--all=yes"], "--all takes no value", "bun run cli dlq replay --help"],
+    [["dlq", "purge"], 'unknown dlq subcommand "purge"', "bun run cli dlq --help"],
+    [["frobnicate"], 'unknown command "frobnicate"', "bun run cli --help"],
+    [["--verbose"], "unknown option --verbose", "bun run cli --help"],
+    [[], "no command given", "bun run cli --help"],
+  ])("%j is refused with exit 2 before touching any service", async (args, message, help) => {
+    expectUsageError(await offline(...args), message, help);
+  });
+
+  test("a configuration error exits 2 naming the variable", async () => {
+    const { code, err } = await cliWith({ ...process.env, DATABASE_URL: "not a url" }, "reconcile");
+    expect(code).toBe(2);
+    expect(err).toContain("DATABASE_URL");
+  });
+
+  test("a valid command line does reach the services (the checks above are not vacuous)", async () => {
+    const { code, err } = await offline("reindex", "--batch", "5");
+    expect(code).toBe(1);
+    expect(err).toStartWith("error: ");
+  });
+});
 
 const es = (path: string, init: RequestInit = {}) =>
   fetch(`${config.elasticsearchUrl}/${config.searchIndex}${path}`, { ...init, headers: { "content-type": "application/json" } });
@@ -65,4 +149,27 @@ test("dlq lists dead letters and replays them onto their stream", async () => {
   const [row] = await rows("SELECT body FROM messages WHERE application_id = ? AND chat_number = 1 AND number = 2", [id]);
   expect(row?.body).toBe("rescued");
   expect((await cli("dlq", "list")).out).not.toContain(dead!);
+});
+
+test("reindex --batch 2 walks MySQL and the index two by two", async () => {
+  await chatWithMessages(3);
+  const { code, out } = await cli("reindex", "--batch", "2");
+  expect(code).toBe(0);
+  expect(out).toMatch(/reindex: [1-9]\d* messages indexed/);
+});
+
+test("dlq list --limit N prints at most N entries and the total", async () => {
+  const { token } = await chatWithMessages(1);
+  const ids: string[] = [];
+  for (let i = 1; i <= 3; i++) ids.push((await redisClient().xadd(keys.deadLetter, "*", "stream", keys.streamOf(token), "entry", `0-${i}`, "group", "mysql", "reason", "test", "fields", "[]"))!);
+  try {
+    const total = await redisClient().xlen(keys.deadLetter);
+    const { code, out } = await cli("dlq", "list", "--limit", "2");
+    expect(code).toBe(0);
+    const lines = out.trim().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe(`${total} dead-lettered entries`);
+  } finally {
+    await redisClient().xdel(keys.deadLetter, ...ids);
+  }
 });
