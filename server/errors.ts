@@ -38,13 +38,15 @@ export const unavailable = (message = "a dependency is unavailable, try again sh
   new ApiError(503, "service_unavailable", message, undefined, { "retry-after": "1" });
 
 /** Errors thrown by a client library when its server cannot be reached. */
-export function isDependencyDown(error: unknown): boolean {
+export function isDependencyDown(error: unknown, depth = 0): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   const text = `${error.name} ${error.message}`;
   return (
-    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "PROTOCOL_CONNECTION_LOST", "ER_CON_COUNT_ERROR", "ENOTFOUND", "EHOSTUNREACH"].includes(String(code)) ||
-    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ConnectionError|NoLivingConnections|connect ECONNREFUSED|Pool is closed|max retries|MaxRetriesPerRequest|Timeout/i.test(text)
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "PROTOCOL_CONNECTION_LOST", "ER_CON_COUNT_ERROR", "ER_SERVER_SHUTDOWN", "ENOTFOUND", "EHOSTUNREACH"].includes(String(code)) ||
+    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ConnectionError|NoLivingConnections|connect ECONNREFUSED|Pool is closed|closed state|max retries|MaxRetriesPerRequest|Timeout/i.test(text) ||
+    // Drizzle wraps the driver's error ("Failed query: …") and keeps it as the cause.
+    (depth < 3 && isDependencyDown(error.cause, depth + 1))
   );
 }
 

@@ -19,7 +19,8 @@ const defaults: Record<string, string> = {
   WORKER_TRIM_INTERVAL_MS: "1000",
   WORKER_RETRY_BASE_MS: "50",
   WORKER_RETRY_MAX_MS: "1000",
-  WORKER_RECONCILE_INTERVAL_MS: "5000",
+  // Long: a periodic reconcile would race the tests that check counts and the CLI's reconcile.
+  WORKER_RECONCILE_INTERVAL_MS: "3600000",
 };
 for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;
 

@@ -43,6 +43,10 @@ describe("clean stop", () => {
     const token = (await call(base, "POST", "/applications", { name: "sigterm" })).json.token as string;
     await call(base, "POST", `/applications/${token}/chats`, {});
     const hogs: Subprocess[] = [Bun.spawn(["yes"], { stdout: "ignore" }), Bun.spawn(["yes"], { stdout: "ignore" })];
+    // The shared worker is paused between batches (everything acknowledged, no transaction open: a
+    // transaction frozen with the chat's row lock would hold up the stopped workers' batches).
+    await drained("mysql");
+    await drained("search");
     shared.proc.kill("SIGSTOP");
     let posted = 0;
     try {

@@ -21,6 +21,7 @@ describe("worker faults", () => {
     const token = (await call(base, "POST", "/applications", { name: "kill" })).json.token;
     await call(base, "POST", `/applications/${token}/chats`, {});
     // The shared worker is paused, so the victim is the only consumer while it is being killed.
+    await drained(); // paused between batches, never inside a transaction holding row locks
     shared.proc.kill("SIGSTOP");
     try {
       // Everything is queued first, so each victim has batches in hand whenever it is killed.
