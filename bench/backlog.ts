@@ -6,7 +6,8 @@
  * the Redis bytes per pending message (INFO used_memory before and after).
  */
 import { keysFor } from "../core/keys.ts";
-import { createRedis } from "../core/redis/client.ts";
+import { createRedis, execAll } from "../core/redis/client.ts";
+import { contracts, scriptsFor } from "../core/redis/scripts.ts";
 import { closedLoop, percentile } from "./load.ts";
 import { addRow } from "./table.ts";
 
@@ -20,14 +21,13 @@ export async function backlogScenario(opts: { redisUrl: string; api: string; tok
   const body = "alpha bravo backlog message with a few words, about sixty bytes";
   log(`queueing ${BACKLOG} pending messages in chat ${busy}`);
   const before = await used();
-  const k = [keys.app(token), keys.chat(token, busy), keys.streamOf(token), keys.pending(token, busy), keys.idempotency(token, ""), keys.channel(token, busy), keys.rateLimit(token), keys.eventLog(token, busy), keys.watch(token, busy)];
+  const scripts = scriptsFor(redis, keys, { ratePerMinute: 0, logLength: 1000, logTtlMs: 3_600_000, idempotencyTtlSeconds: 86_400 });
   for (let sent = 0; sent < BACKLOG; ) {
     const pipeline = redis.pipeline();
     const size = Math.min(2000, BACKLOG - sent);
-    for (let i = 0; i < size; i++) (pipeline as any).create_message(...k, token, busy, body, "", 86_400, 0, 1000, 3_600_000);
-    const replies = (await pipeline.exec()) ?? [];
-    const refused = replies.find(([error, reply]) => error || (reply as string[])[0] !== "OK");
-    if (refused) throw new Error(`queueing failed: ${refused[0] ?? (refused[1] as string[])[0]}`);
+    for (let i = 0; i < size; i++) scripts.queue(pipeline, "createMessage", { token, chat: busy, body });
+    const refused = (await execAll(pipeline)).map(contracts.createMessage.reply).find((reply) => reply.status !== "OK");
+    if (refused) throw new Error(`queueing failed: ${refused.status}`);
     sent += size;
   }
   const perMessage = ((await used()) - before) / BACKLOG;

@@ -34,6 +34,8 @@ export function keysFor(shards: number) {
     deadLetter: "stream:dead-letter",
     app: (token: string) => `app:${appTag(token)}:${token}`,
     chat: (token: string, chat: number) => `chat:${appTag(token)}:${token}:${chat}`,
+    /** What every chat hash of an application starts with (create_chat appends the new number). */
+    chatPrefix: (token: string) => `chat:${appTag(token)}:${token}:`,
     /** Chats accepted but not yet persisted to MySQL: a sorted set by number (server/common/overlay.ts). */
     pendingChats: (token: string) => `overlaychats:${appTag(token)}:${token}`,
     /** Messages accepted but not yet persisted to MySQL: a sorted set by number (server/common/overlay.ts). */

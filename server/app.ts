@@ -6,6 +6,7 @@ import { requestGuard } from "./common/guard.ts";
 import { EXPOSED_HEADERS, requestId, responseHeaders } from "./common/response-headers.ts";
 import { redactPath } from "./common/params.ts";
 import type { Deps } from "./deps.ts";
+import { buildServices } from "./services.ts";
 import { errorHandler } from "./errors.ts";
 import { applicationRoutes } from "./features/applications/routes.ts";
 import { chatRoutes } from "./features/chats/routes.ts";
@@ -27,15 +28,16 @@ export function buildApp(deps: Deps) {
     return [...new Set(matching.filter((r) => r.params === fewest).map((r) => r.method))];
   };
 
+  const services = buildServices(deps);
   const fanout = createFanout(deps.subscriber, deps.keys.channelPattern, deps.log);
   const metrics = createMetrics();
   const started = new WeakMap<Request, number>();
   const api = new Elysia({ prefix: "/api/v1" })
-    .use(applicationRoutes(deps))
-    .use(chatRoutes(deps))
-    .use(searchRoutes(deps))
-    .use(eventRoutes(deps, fanout))
-    .use(messageRoutes(deps));
+    .use(applicationRoutes(deps, services))
+    .use(chatRoutes(deps, services))
+    .use(searchRoutes(deps, services))
+    .use(eventRoutes(deps, services, fanout))
+    .use(messageRoutes(deps, services));
 
   const app = new Elysia()
     .use(errorHandler(deps.log, allowedMethods))

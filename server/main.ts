@@ -4,6 +4,7 @@ import { createDb } from "../core/db/client.ts";
 import { keysFor } from "../core/keys.ts";
 import { createLogger, exitOnCrash } from "../core/log.ts";
 import { createRedis, waitReady } from "../core/redis/client.ts";
+import { scriptSettings, scriptsFor } from "../core/redis/scripts.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 import { buildApp } from "./app.ts";
 
@@ -24,7 +25,8 @@ const { db, pool } = createDb(config.databaseUrl, config.databasePoolSize);
 const redis = createRedis(config.redisUrl);
 const subscriber = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
 const es = createElasticsearch(config.elasticsearchUrl);
-const deps = { config, db, pool, redis, subscriber, es, keys: keysFor(config.streamShards), log };
+const keys = keysFor(config.streamShards);
+const deps = { config, db, pool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), subscriber, es, keys, log };
 const app = buildApp(deps);
 
 // Requests fail fast while Redis is unreachable (no offline queue): wait for the first connection

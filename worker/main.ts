@@ -5,6 +5,7 @@ import { parseEvent, type StreamEvent } from "../core/events.ts";
 import { groups, keysFor } from "../core/keys.ts";
 import { createLogger, exitOnCrash } from "../core/log.ts";
 import { createRedis } from "../core/redis/client.ts";
+import { scriptSettings, scriptsFor } from "../core/redis/scripts.ts";
 import { StreamConsumer, type Sink } from "./consumer.ts";
 import { startReconciler } from "./reconcile.ts";
 import { mysqlSink } from "./sinks/mysql.ts";
@@ -33,7 +34,7 @@ const { pool } = createDb(config.databaseUrl, config.databasePoolSize);
 const es = createElasticsearch(config.elasticsearchUrl);
 
 const sinks: Record<string, () => Sink<StreamEvent>> = {
-  mysql: () => mysqlSink({ pool, redis, keys }),
+  mysql: () => mysqlSink({ pool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), keys }),
   search: () => searchSink({ es, redis, keys, index: config.searchIndex }),
 };
 

@@ -1,24 +1,26 @@
 import Redis, { type ChainableCommander, type RedisOptions } from "ioredis";
-import { defineScripts, type Scripts } from "./scripts.ts";
+import { defineScripts } from "./scripts.ts";
 
-export type RedisClient = Redis & { scripts: Scripts };
+export type RedisClient = Redis;
 
 /**
  * A Redis connection with our Lua scripts defined on it. Commands fail fast while Redis is
- * unreachable (no offline queue), so the API answers 503 instead of hanging.
+ * unreachable (no offline queue), so the API answers 503 instead of hanging. RESP2: replies are
+ * read as flat arrays (XINFO, XREADGROUP, script replies), as they always were.
  */
 export function createRedis(url: string, options: RedisOptions = {}): RedisClient {
   const redis = new Redis(url, {
+    protocol: 2,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 3000,
     lazyConnect: false,
     ...options,
-  }) as RedisClient;
+  });
   redis.on("error", () => {
     // Reconnects are automatic; a failed command surfaces the error where it is awaited.
   });
-  redis.scripts = defineScripts(redis);
+  defineScripts(redis);
   return redis;
 }
 

@@ -1,11 +1,17 @@
 /**
- * Loads scripts/*.lua once per connection with ioredis `defineCommand` (EVALSHA, falling back to
- * EVAL when the script cache was flushed). `-- @include file.lua` lines are inlined; the number of
- * keys is read from the `-- KEYS[n]` header lines, so the header and the call can never disagree.
+ * One typed function per Lua script (as bullmq's Scripts class does): named keys and arguments in,
+ * a typed reply out; server, worker, CLI and bench call these and nothing else. A contract's named
+ * keys and arguments are in the script's KEYS/ARGV order, and each .lua header names them in the
+ * same order (a unit test compares the two). Scripts are loaded with ioredis `defineCommand`
+ * (EVALSHA, falling back to EVAL after a restart or failover flushed the script cache);
+ * `-- @include file.lua` lines are inlined.
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type Redis from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { Config } from "../config.ts";
+import type { Keys } from "../keys.ts";
 
 const dir = join(import.meta.dir, "scripts");
 
@@ -16,25 +22,238 @@ export function loadLua(name: string): { lua: string; numberOfKeys: number } {
   return { lua, numberOfKeys };
 }
 
-const names = ["create_chat", "create_message", "mutate", "seed_app", "seed_chat", "release_pending", "rate_limit"] as const;
-type ScriptName = (typeof names)[number];
+/** Every script file on disk, for the test that checks each one against its contract. */
+export const scriptFiles = () => readdirSync(dir).filter((f) => f.endsWith(".lua") && !f.startsWith("_"));
 
-export type Scripts = {
-  [N in ScriptName]: (keys: string[], args: (string | number)[]) => Promise<unknown>;
+type Arg = string | number;
+
+/** Settings every create and mutate passes along (from the configuration). */
+export type ScriptSettings = { ratePerMinute: number; logLength: number; logTtlMs: number; idempotencyTtlSeconds: number };
+
+/** An Idempotency-Key is honoured for 24 hours (SPEC §5.1). */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+
+export function scriptSettings(config: Config): ScriptSettings {
+  return {
+    ratePerMinute: config.rateLimitPerMinute ?? 0,
+    logLength: config.eventLogLength,
+    logTtlMs: config.eventLogTtlSeconds * 1000,
+    idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS,
+  };
+}
+
+type Contract<I, R> = {
+  file: string;
+  /** The script's KEYS, named, in order. */
+  keys(k: Keys, input: I): Record<string, string>;
+  /** The script's ARGV, named, in order; an array value is spread (a variadic tail). */
+  args(input: I, s: ScriptSettings): Record<string, Arg | Arg[]>;
+  reply(raw: unknown): R;
 };
 
-export function defineScripts(redis: Redis): Scripts {
-  const scripts = {} as Scripts;
-  for (const name of names) {
-    const { lua, numberOfKeys } = loadLua(name);
-    redis.defineCommand(name, { lua, numberOfKeys });
-    scripts[name] = (keys, args) => {
-      if (keys.length !== numberOfKeys) throw new Error(`${name} takes ${numberOfKeys} keys, got ${keys.length}`);
-      return (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!(...keys, ...args);
+const contract = <I, R>(c: Contract<I, R>) => c;
+
+/** Answers a create or mutate gives instead of doing it. */
+export type Refusal =
+  | { status: "NOAPP" }
+  | { status: "NOCHAT" }
+  | { status: "NOTFOUND" }
+  | { status: "CONFLICT" }
+  | { status: "RATELIMITED"; waitMs: number };
+
+export type CreateReply = { status: "OK" | "REPLAY"; number: number; version: number; ms: number } | Refusal;
+export type MutateReply = { status: "OK"; version: number; state: Record<string, unknown>; id: string } | { status: "NEEDROW" } | Refusal;
+
+type Raw = (string | number)[];
+
+function refusal(raw: Raw): Refusal | undefined {
+  switch (raw[0]) {
+    case "NOAPP":
+    case "NOCHAT":
+    case "NOTFOUND":
+    case "CONFLICT":
+      return { status: raw[0] };
+    case "RATELIMITED":
+      return { status: "RATELIMITED", waitMs: Number(raw[1]) };
+  }
+  return undefined;
+}
+
+function createReply(value: unknown): CreateReply {
+  const raw = value as Raw;
+  const refused = refusal(raw);
+  if (refused) return refused;
+  if (raw[0] !== "OK" && raw[0] !== "REPLAY") throw new Error(`unexpected script reply ${String(raw[0])}`);
+  return { status: raw[0], number: Number(raw[1]), version: Number(raw[2]), ms: Number(raw[3]) };
+}
+
+export type ChatCreateInput = { token: string; name: string | null; idempotencyKey?: string; fingerprint?: string };
+export type MessageCreateInput = { token: string; chat: number; body: string; idempotencyKey?: string; fingerprint?: string };
+export type MutateInput = {
+  token: string;
+  kind: "chat" | "message";
+  action: "updated" | "deleted";
+  chat: number;
+  /** The message number; the chat number again for a chat. */
+  number: number;
+  /** The new name or body; null sets a chat's name to null; absent for a delete. */
+  value?: string | null;
+  /** The persisted state from MySQL as JSON, "gone" when MySQL has none, "" when not read yet. */
+  persisted: string;
+};
+
+export const contracts = {
+  createChat: contract<ChatCreateInput, CreateReply>({
+    file: "create_chat",
+    keys: (k, i) => ({
+      app: k.app(i.token),
+      stream: k.streamOf(i.token),
+      overlay: k.pendingChats(i.token),
+      idempotency: k.idempotency(i.token, i.idempotencyKey ?? ""),
+      chatPrefix: k.chatPrefix(i.token),
+      rateLimit: k.rateLimit(i.token),
+    }),
+    args: (i, s) => ({
+      token: i.token,
+      hasName: i.name === null ? "0" : "1",
+      name: i.name ?? "",
+      fingerprint: i.fingerprint ?? "",
+      idempotencyTtl: s.idempotencyTtlSeconds,
+      ratePerMinute: s.ratePerMinute,
+    }),
+    reply: createReply,
+  }),
+
+  createMessage: contract<MessageCreateInput, CreateReply>({
+    file: "create_message",
+    keys: (k, i) => ({
+      app: k.app(i.token),
+      chat: k.chat(i.token, i.chat),
+      stream: k.streamOf(i.token),
+      overlay: k.pending(i.token, i.chat),
+      idempotency: k.idempotency(i.token, i.idempotencyKey ?? ""),
+      channel: k.channel(i.token, i.chat),
+      rateLimit: k.rateLimit(i.token),
+      eventLog: k.eventLog(i.token, i.chat),
+      watch: k.watch(i.token, i.chat),
+    }),
+    args: (i, s) => ({
+      token: i.token,
+      chat: i.chat,
+      body: i.body,
+      fingerprint: i.fingerprint ?? "",
+      idempotencyTtl: s.idempotencyTtlSeconds,
+      ratePerMinute: s.ratePerMinute,
+      logLength: s.logLength,
+      logTtlMs: s.logTtlMs,
+    }),
+    reply: createReply,
+  }),
+
+  mutate: contract<MutateInput, MutateReply>({
+    file: "mutate",
+    keys: (k, i) => ({
+      app: k.app(i.token),
+      chat: k.chat(i.token, i.chat),
+      stream: k.streamOf(i.token),
+      overlay: i.kind === "chat" ? k.pendingChats(i.token) : k.pending(i.token, i.chat),
+      channel: k.channel(i.token, i.chat),
+      eventLog: k.eventLog(i.token, i.chat),
+      watch: k.watch(i.token, i.chat),
+    }),
+    args: (i, s) => ({
+      token: i.token,
+      kind: i.kind,
+      action: i.action,
+      chat: i.chat,
+      number: i.number,
+      hasValue: i.value === undefined || i.value === null ? "0" : "1",
+      value: i.value ?? "",
+      persisted: i.persisted,
+      logLength: s.logLength,
+      logTtlMs: s.logTtlMs,
+    }),
+    reply: (value) => {
+      const raw = value as Raw;
+      if (raw[0] === "NEEDROW") return { status: "NEEDROW" };
+      const refused = refusal(raw);
+      if (refused) return refused;
+      if (raw[0] !== "OK") throw new Error(`unexpected script reply ${String(raw[0])}`);
+      return { status: "OK", version: Number(raw[1]), state: JSON.parse(String(raw[2])) as Record<string, unknown>, id: String(raw[3]) };
+    },
+  }),
+
+  rateLimit: contract<{ token: string; perMinute: number }, { allowed: boolean; remaining: number; waitMs: number }>({
+    file: "rate_limit",
+    keys: (k, i) => ({ rateLimit: k.rateLimit(i.token) }),
+    args: (i) => ({ perMinute: i.perMinute }),
+    reply: (value) => {
+      const [allowed, remaining, wait] = value as [number, number, number];
+      return { allowed: allowed === 1, remaining: Number(remaining), waitMs: Number(wait) };
+    },
+  }),
+
+  /** `chat` absent: the application's chat overlay. */
+  releasePending: contract<{ token: string; chat?: number; persisted: { number: number; version: number }[] }, number>({
+    file: "release_pending",
+    keys: (k, i) => ({ overlay: i.chat === undefined ? k.pendingChats(i.token) : k.pending(i.token, i.chat) }),
+    args: (i) => ({ pairs: i.persisted.flatMap((p) => [p.number, p.version]) }),
+    reply: Number,
+  }),
+
+  seedApp: contract<{ token: string; appId: number; maxChat: number }, void>({
+    file: "seed_app",
+    keys: (k, i) => ({ app: k.app(i.token) }),
+    args: (i) => ({ appId: i.appId, maxChat: i.maxChat }),
+    reply: () => undefined,
+  }),
+
+  /** Resolves false when neither Redis nor MySQL knows the chat. */
+  seedChat: contract<{ token: string; chat: number; maxMessage: number; deleted: boolean; known: boolean }, boolean>({
+    file: "seed_chat",
+    keys: (k, i) => ({ chat: k.chat(i.token, i.chat) }),
+    args: (i) => ({ maxMessage: i.maxMessage, deleted: i.deleted ? "1" : "0", known: i.known ? "1" : "0" }),
+    reply: (value) => Number(value) === 1,
+  }),
+};
+
+type Contracts = typeof contracts;
+type InputOf<C> = C extends Contract<infer I, unknown> ? I : never;
+type ReplyOf<C> = C extends Contract<unknown, infer R> ? R : never;
+
+/** The script's command name on a connection, and its KEYS then ARGV as one flat list. */
+function command<I>(c: Contract<I, unknown>, keys: Keys, settings: ScriptSettings, input: I): [string, Arg[]] {
+  const args: Arg[] = Object.values(c.keys(keys, input));
+  for (const value of Object.values(c.args(input, settings))) Array.isArray(value) ? args.push(...value) : args.push(value);
+  return [c.file, args];
+}
+
+export type Scripts = { [N in keyof Contracts]: (input: InputOf<Contracts[N]>) => Promise<ReplyOf<Contracts[N]>> } & {
+  /** Queues a script call on a pipeline (same slot only); read its reply with `contracts[name].reply`. */
+  queue<N extends keyof Contracts>(pipeline: ChainableCommander, name: N, input: InputOf<Contracts[N]>): ChainableCommander;
+};
+
+/** Defines every script on a connection (once per connection). */
+export function defineScripts(redis: Redis): void {
+  for (const c of Object.values(contracts)) {
+    const { lua, numberOfKeys } = loadLua(c.file);
+    redis.defineCommand(c.file, { lua, numberOfKeys });
+  }
+}
+
+/** The typed script functions over a connection on which defineScripts ran. */
+export function scriptsFor(redis: Redis, keys: Keys, settings: ScriptSettings): Scripts {
+  const scripts = {
+    queue(pipeline: ChainableCommander, name: keyof Contracts, input: unknown) {
+      const [file, args] = command(contracts[name] as Contract<unknown, unknown>, keys, settings, input);
+      return (pipeline as unknown as Record<string, (...a: Arg[]) => ChainableCommander>)[file]!(...args);
+    },
+  } as Scripts;
+  for (const [name, c] of Object.entries(contracts) as [keyof Contracts, Contract<unknown, unknown>][]) {
+    (scripts as unknown as Record<string, unknown>)[name] = async (input: unknown) => {
+      const [file, args] = command(c, keys, settings, input);
+      return c.reply(await (redis as unknown as Record<string, (...a: Arg[]) => Promise<unknown>>)[file]!(...args));
     };
   }
   return scripts;
 }
-
-/** Every script file on disk, for the test that checks each one loads and declares its keys. */
-export const scriptFiles = () => readdirSync(dir).filter((f) => f.endsWith(".lua") && !f.startsWith("_"));

@@ -4,6 +4,8 @@
  * List cursors: the last row's key as 6 bytes → 8 base64url characters.
  * Search cursors: the last hit's score (float64) and number (uint32) → 16 base64url characters.
  */
+import { asc, desc, gt, gte, lt, lte, type SQL } from "drizzle-orm";
+import type { AnyMySqlColumn } from "drizzle-orm/mysql-core";
 import { badRequest } from "../errors.ts";
 
 export const LIST_CURSOR = /^[A-Za-z0-9_-]{8}$/;
@@ -32,3 +34,13 @@ export function decodeSearchCursor(cursor: string): { score: number; number: num
   const bytes = Buffer.from(cursor, "base64url");
   return { score: bytes.readDoubleBE(0), number: bytes.readUInt32BE(8) };
 }
+
+/** The conditions of one keyset page on `column`: past `after` (exclusive), up to `bound` (inclusive). */
+export function keysetRange(column: AnyMySqlColumn, order: "asc" | "desc", after?: number, bound?: number): SQL[] {
+  const out: SQL[] = [];
+  if (after !== undefined) out.push(order === "asc" ? gt(column, after) : lt(column, after));
+  if (bound !== undefined) out.push(order === "asc" ? lte(column, bound) : gte(column, bound));
+  return out;
+}
+
+export const keysetOrder = (column: AnyMySqlColumn, order: "asc" | "desc") => (order === "asc" ? asc(column) : desc(column));

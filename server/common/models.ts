@@ -24,6 +24,9 @@ export const Page = <T extends TSchema>(item: T) =>
 
 export const Timestamp = t.String({ format: "date-time", description: "ISO-8601, UTC" });
 
+/** A Timestamp from epoch milliseconds or a Date. */
+export const iso = (ms: number | Date) => new Date(ms).toISOString();
+
 /** Error responses a route may give, for OpenAPI. */
 export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorEnvelope]));
 

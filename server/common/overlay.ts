@@ -44,7 +44,7 @@ export function parseEntries(reply: string[]): OverlayEntry[] {
 
 /** Queues the read of one entry by number. */
 export function readEntry(pipeline: ChainableCommander, key: string, n: number): ChainableCommander {
-  return pipeline.zrange(key, n, n, "BYSCORE", "WITHSCORES");
+  return pipeline.zrange(key, String(n), String(n), "BYSCORE", "WITHSCORES");
 }
 
 /** Queues the read of the first `count` entries after `after` (exclusive) in `order`. */

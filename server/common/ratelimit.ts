@@ -5,12 +5,18 @@
  */
 import { Elysia } from "elysia";
 import type { Deps } from "../deps.ts";
-import { rateLimitError } from "./writes.ts";
+import { rateLimited } from "../errors.ts";
 
 const underToken = /^\/api\/v1\/applications\/([A-Za-z0-9_-]{32})(\/.*)?$/;
 const createdInScript = /^\/chats(\/[^/]+\/messages)?\/?$/;
 
-export function rateLimiter({ config, redis, keys }: Deps) {
+/** A 429 with Retry-After and the RateLimit-* headers. */
+export function rateLimitError(waitMs: number, limit: number) {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return rateLimited(seconds, { "ratelimit-limit": String(limit), "ratelimit-remaining": "0", "ratelimit-reset": String(seconds) });
+}
+
+export function rateLimiter({ config, scripts }: Deps) {
   const limit = config.rateLimitPerMinute;
   const plugin = new Elysia({ name: "rate-limit" });
   if (!limit) return plugin;
@@ -18,10 +24,10 @@ export function rateLimiter({ config, redis, keys }: Deps) {
     const match = underToken.exec(path);
     if (!match) return;
     if (request.method === "POST" && createdInScript.test(match[2] ?? "")) return;
-    const [allowed, remaining, wait] = (await redis.scripts.rate_limit([keys.rateLimit(match[1]!)], [limit])) as [number, number, number];
-    if (!allowed) throw rateLimitError(wait, limit);
+    const { allowed, remaining, waitMs } = await scripts.rateLimit({ token: match[1]!, perMinute: limit });
+    if (!allowed) throw rateLimitError(waitMs, limit);
     set.headers["ratelimit-limit"] = String(limit);
     set.headers["ratelimit-remaining"] = String(remaining);
-    set.headers["ratelimit-reset"] = String(Math.ceil(wait / 1000));
+    set.headers["ratelimit-reset"] = String(Math.ceil(waitMs / 1000));
   });
 }

@@ -4,10 +4,12 @@ import { fnv1a, keysFor, shardOf } from "../../core/keys.ts";
 import { decodeCursor, decodeSearchCursor, encodeCursor, encodeSearchCursor } from "../../server/common/cursor.ts";
 import { numberParam, redactPath, tokenParam } from "../../server/common/params.ts";
 import { isValidBody, isValidName } from "../../server/common/text.ts";
-import { fingerprint, idempotencyKey } from "../../server/common/writes.ts";
+import { fingerprint, idempotencyKey } from "../../server/common/idempotency.ts";
 import { mergedPage, parseEntry, type OverlayEntry } from "../../server/common/overlay.ts";
 import { loadConfig, ConfigError } from "../../core/config.ts";
-import { loadLua, scriptFiles } from "../../core/redis/scripts.ts";
+import { contracts, loadLua, scriptFiles } from "../../core/redis/scripts.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 describe("cursors", () => {
   test("round-trip; every string of the documented shape is a position; anything else is refused", () => {
@@ -172,6 +174,30 @@ describe("lua scripts", () => {
       expect(lua).not.toMatch(/^-- @include/m);
     }
   });
+
+  // A sample input per contract: its named keys and arguments must be the header's, in its order.
+  const samples: { [N in keyof typeof contracts]: Parameters<(typeof contracts)[N]["keys"]>[1] } = {
+    createChat: { token: "t".repeat(32), name: "n" },
+    createMessage: { token: "t".repeat(32), chat: 1, body: "b" },
+    mutate: { token: "t".repeat(32), kind: "message", action: "updated", chat: 1, number: 2, value: "v", persisted: "" },
+    rateLimit: { token: "t".repeat(32), perMinute: 60 },
+    releasePending: { token: "t".repeat(32), chat: 1, persisted: [{ number: 1, version: 2 }] },
+    seedApp: { token: "t".repeat(32), appId: 1, maxChat: 0 },
+    seedChat: { token: "t".repeat(32), chat: 1, maxMessage: 0, deleted: false, known: true },
+  };
+  test("each script's typed function names its KEYS and ARGV as the script's header does, in order", () => {
+    const settings = { ratePerMinute: 0, logLength: 10, logTtlMs: 10, idempotencyTtlSeconds: 10 };
+    const files = new Set(scriptFiles());
+    for (const [name, c] of Object.entries(contracts) as [keyof typeof contracts, (typeof contracts)[keyof typeof contracts]][]) {
+      const header = readFileSync(join(import.meta.dir, "../../core/redis/scripts", `${c.file}.lua`), "utf8");
+      const named = (kind: string) => [...header.matchAll(new RegExp(`^-- ${kind}\\[[\\d.]+\\] (\\w+):`, "gm"))].map((m) => m[1]!);
+      const input = samples[name] as never;
+      expect({ name, keys: Object.keys(c.keys(keysFor(4), input)) }).toEqual({ name, keys: named("KEYS") });
+      expect({ name, args: Object.keys(c.args(input, settings)) }).toEqual({ name, args: named("ARGV") });
+      files.delete(`${c.file}.lua`);
+    }
+    expect([...files]).toEqual([]);
+  });
 });
 
 import { buildQuery, highlightBody, words } from "../../server/features/search/query.ts";
@@ -197,7 +223,6 @@ describe("search query and highlight", () => {
   });
 });
 
-import { readFileSync } from "node:fs";
 import { generate, target } from "../../scripts/gen-sdk-types.ts";
 
 test("the SDK's generated types match the server's models (run `bun scripts/gen-sdk-types.ts` after a model change)", () => {

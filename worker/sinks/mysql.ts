@@ -9,6 +9,7 @@ import type { Pool } from "../../core/db/client.ts";
 import { newerState, type ChatEvent, type MessageEvent, type StreamEvent } from "../../core/events.ts";
 import type { Keys } from "../../core/keys.ts";
 import { execAll, type RedisClient } from "../../core/redis/client.ts";
+import type { Scripts } from "../../core/redis/scripts.ts";
 import type { Sink } from "../consumer.ts";
 import { isOutage } from "./errors.ts";
 
@@ -36,7 +37,7 @@ function liveDelta(before: RowState | undefined, after: { deletedAt: number | nu
   return 0;
 }
 
-export function mysqlSink({ pool, redis, keys }: { pool: Pool; redis: RedisClient; keys: Keys }): Sink<StreamEvent> {
+export function mysqlSink({ pool, redis, scripts, keys }: { pool: Pool; redis: RedisClient; scripts: Scripts; keys: Keys }): Sink<StreamEvent> {
   async function apply(conn: PoolConnection, events: StreamEvent[]) {
     const appDeletes = events.filter((e) => e.type === "application.deleted");
     const changes = events.filter((e): e is ChatEvent | MessageEvent => e.type !== "application.deleted");
@@ -148,12 +149,17 @@ export function mysqlSink({ pool, redis, keys }: { pool: Pool; redis: RedisClien
 
   /** The overlay entries now persisted (same or older version) leave Redis. */
   async function release(applied: { chats: ChatEvent[]; messages: MessageEvent[]; deletedChats: ChatEvent[] }) {
-    const byKey = new Map<string, (string | number)[]>();
-    const add = (key: string, n: number, v: number) => byKey.set(key, [...(byKey.get(key) ?? []), n, v]);
-    for (const e of applied.chats) add(keys.pendingChats(e.token), e.chat, e.version);
-    for (const e of applied.messages) add(keys.pending(e.token, e.chat), e.number, e.version);
+    const byOverlay = new Map<string, { token: string; chat?: number; persisted: { number: number; version: number }[] }>();
+    const add = (token: string, chat: number | undefined, number: number, version: number) => {
+      const key = chat === undefined ? keys.pendingChats(token) : keys.pending(token, chat);
+      const entry = byOverlay.get(key) ?? { token, chat, persisted: [] };
+      entry.persisted.push({ number, version });
+      byOverlay.set(key, entry);
+    };
+    for (const e of applied.chats) add(e.token, undefined, e.chat, e.version);
+    for (const e of applied.messages) add(e.token, e.chat, e.number, e.version);
     const pipeline = redis.pipeline();
-    for (const [key, args] of byKey) (pipeline as any).release_pending(key, ...args);
+    for (const input of byOverlay.values()) scripts.queue(pipeline, "releasePending", input);
     for (const e of applied.deletedChats) pipeline.del(keys.pending(e.token, e.chat));
     await execAll(pipeline);
   }

@@ -1,12 +1,16 @@
 -- create_chat: allocate the next chat number of an application and queue its creation.
--- KEYS[1] app hash (id, seq = last chat number, v = version clock, r = instance that validated it)
--- KEYS[2] stream shard of the application
--- KEYS[3] pending overlay of the application's chats (sorted set, see _overlay.lua)
--- KEYS[4] idempotency record of this request ("" key name when none is used)
--- KEYS[5] prefix of the chat hashes ("chat:{tag}:token:"); the chat hash is KEYS[5] .. number
--- KEYS[6] rate limit hash of the application
--- ARGV[1] token, ARGV[2] has name ("1"/"0"), ARGV[3] name, ARGV[4] idempotency fingerprint ("" = none),
--- ARGV[5] idempotency TTL seconds, ARGV[6] rate limit per minute (0 = off)
+-- KEYS[1] app: the application hash (id, seq = last chat number, v = version clock, r = instance)
+-- KEYS[2] stream: the stream shard of the application
+-- KEYS[3] overlay: the pending overlay of the application's chats (sorted set, see _overlay.lua)
+-- KEYS[4] idempotency: the idempotency record of this request (any name when none is used)
+-- KEYS[5] chatPrefix: prefix of the chat hashes ("chat:{tag}:token:"); a chat's hash is it .. number
+-- KEYS[6] rateLimit: the rate limit hash of the application
+-- ARGV[1] token: the application token
+-- ARGV[2] hasName: "1" when a name is given, "0" for a null name
+-- ARGV[3] name: the name
+-- ARGV[4] fingerprint: the idempotency fingerprint ("" = no idempotency key)
+-- ARGV[5] idempotencyTtl: seconds an idempotency record lives
+-- ARGV[6] ratePerMinute: the rate limit (0 = off)
 -- Returns {status, number, version, ms, app id}; status OK | REPLAY | CONFLICT |
 --   NOAPP (the app hash is missing or stale: seed it from MySQL);
 --   refused by the rate limit: {RATELIMITED, ms until the next token}

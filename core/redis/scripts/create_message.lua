@@ -1,16 +1,21 @@
 -- create_message: allocate the next message number of a chat and queue its creation.
--- KEYS[1] app hash (id, seq, v, r)
--- KEYS[2] chat hash (seq = last message number, deleted, r)
--- KEYS[3] stream shard of the application
--- KEYS[4] pending overlay of the chat (sorted set, see _overlay.lua)
--- KEYS[5] idempotency record of this request
--- KEYS[6] pub/sub channel of the chat's live events
--- KEYS[7] rate limit hash of the application
--- KEYS[8] the chat's live event log (a short stream, for resuming with Last-Event-ID)
--- KEYS[9] the chat's watch key: present while someone listens to its live events
--- ARGV[1] token, ARGV[2] chat number, ARGV[3] body, ARGV[4] idempotency fingerprint ("" = none),
--- ARGV[5] idempotency TTL seconds, ARGV[6] rate limit per minute (0 = off),
--- ARGV[7] event log length, ARGV[8] event log TTL ms
+-- KEYS[1] app: the application hash (id, seq, v, r)
+-- KEYS[2] chat: the chat hash (seq = last message number, deleted, r)
+-- KEYS[3] stream: the stream shard of the application
+-- KEYS[4] overlay: the pending overlay of the chat (sorted set, see _overlay.lua)
+-- KEYS[5] idempotency: the idempotency record of this request
+-- KEYS[6] channel: the pub/sub channel of the chat's live events
+-- KEYS[7] rateLimit: the rate limit hash of the application
+-- KEYS[8] eventLog: the chat's live event log (a short stream, for resuming with Last-Event-ID)
+-- KEYS[9] watch: present while someone listens to the chat's live events
+-- ARGV[1] token: the application token
+-- ARGV[2] chat: the chat number
+-- ARGV[3] body: the message body
+-- ARGV[4] fingerprint: the idempotency fingerprint ("" = no idempotency key)
+-- ARGV[5] idempotencyTtl: seconds an idempotency record lives
+-- ARGV[6] ratePerMinute: the rate limit (0 = off)
+-- ARGV[7] logLength: events kept in the chat's event log
+-- ARGV[8] logTtlMs: how long the event log lives
 -- Returns {status, number, version, ms, stream id}; status OK | REPLAY | CONFLICT |
 --   NOAPP (the app hash is missing or stale: seed it from MySQL) |
 --   NOCHAT (the chat hash is missing or stale though the number was handed out: seed it) | NOTFOUND;

@@ -1,16 +1,21 @@
 -- mutate: update or delete a chat or a message, queueing an event with its full new state.
--- KEYS[1] app hash (id, seq, v, r)
--- KEYS[2] chat hash (seq = last message number, deleted, r)
--- KEYS[3] stream shard of the application
--- KEYS[4] pending overlay of the entity's kind (chats of the app, or messages of the chat)
--- KEYS[5] pub/sub channel of the chat's live events
--- KEYS[6] the chat's live event log (a short stream, for resuming with Last-Event-ID)
--- KEYS[7] the chat's watch key: present while someone listens to its live events
--- ARGV[1] token, ARGV[2] kind: chat | message, ARGV[3] action: updated | deleted,
--- ARGV[4] chat number, ARGV[5] entity number (= chat number for a chat),
--- ARGV[6] "1" when a new value is given, ARGV[7] the new name or body,
--- ARGV[8] the persisted state as JSON from MySQL, "" when not read yet, "gone" when MySQL has none
--- ARGV[9] event log length, ARGV[10] event log TTL ms
+-- KEYS[1] app: the application hash (id, seq, v, r)
+-- KEYS[2] chat: the chat hash (seq = last message number, deleted, r)
+-- KEYS[3] stream: the stream shard of the application
+-- KEYS[4] overlay: the pending overlay of the entity's kind (chats of the app, or messages of the chat)
+-- KEYS[5] channel: the pub/sub channel of the chat's live events
+-- KEYS[6] eventLog: the chat's live event log (a short stream, for resuming with Last-Event-ID)
+-- KEYS[7] watch: present while someone listens to the chat's live events
+-- ARGV[1] token: the application token
+-- ARGV[2] kind: chat | message
+-- ARGV[3] action: updated | deleted
+-- ARGV[4] chat: the chat number
+-- ARGV[5] number: the entity's number (the chat number for a chat)
+-- ARGV[6] hasValue: "1" when a new value is given ("0": a null name, or a delete)
+-- ARGV[7] value: the new name or body
+-- ARGV[8] persisted: the persisted state as JSON from MySQL, "" when not read yet, "gone" when MySQL has none
+-- ARGV[9] logLength: events kept in the chat's event log
+-- ARGV[10] logTtlMs: how long the event log lives
 -- Returns {OK, version, state json, stream id} | {NEEDROW} (read MySQL, then call again with ARGV[8])
 --   | {NOAPP} | {NOCHAT} (missing or stale hashes: seed them from MySQL) | {NOTFOUND}
 -- @include _clock.lua

@@ -1,6 +1,6 @@
 -- rate_limit: take one request from an application's token bucket.
--- KEYS[1] rate limit hash of the application
--- ARGV[1] requests per minute (0 = off)
+-- KEYS[1] rateLimit: the rate limit hash of the application
+-- ARGV[1] perMinute: requests per minute (0 = off)
 -- Returns {allowed 1/0, remaining, ms until the next token}
 -- @include _ratelimit.lua
 local allowed, remaining, wait = take_token(KEYS[1], ARGV[1])

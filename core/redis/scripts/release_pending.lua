@@ -1,7 +1,8 @@
 -- release_pending: forget overlay entries that the MySQL sink has persisted.
--- KEYS[1] pending overlay (sorted set, see _overlay.lua)
--- ARGV pairs: number, persisted version. An entry is removed only when its version is not newer,
--- so a write accepted after the persisted one stays visible until it is persisted too.
+-- KEYS[1] overlay: a pending overlay (sorted set, see _overlay.lua)
+-- ARGV[1..] pairs: number, persisted version, number, persisted version, …
+-- An entry is removed only when its version is not newer, so a write accepted after the persisted
+-- one stays visible until it is persisted too.
 -- Returns the number of entries removed.
 -- @include _overlay.lua
 local removed = 0

@@ -1,7 +1,8 @@
 -- seed_app: (re)create an application's hash from MySQL after Redis lost it (cold start, flush) or
 -- after the instance changed (restart from the AOF, failover), when its counter may be behind MySQL.
--- KEYS[1] app hash
--- ARGV[1] application id, ARGV[2] highest chat number persisted (tombstones included)
+-- KEYS[1] app: the application hash
+-- ARGV[1] appId: the application id
+-- ARGV[2] maxChat: the highest chat number persisted (tombstones included)
 -- Returns 1. The counter only ever grows, so racing seeders and live creates are safe.
 -- @include _instance.lua
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')

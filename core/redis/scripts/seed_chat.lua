@@ -1,10 +1,11 @@
 -- seed_chat: (re)create a chat's hash from MySQL after Redis lost it, or after the instance changed
 -- (restart from the AOF, failover), when its counter may be behind MySQL.
--- KEYS[1] chat hash
--- ARGV[1] highest message number persisted (tombstones included), ARGV[2] "1" when the chat is
--- deleted in MySQL, ARGV[3] "1" when MySQL has the chat
--- Returns 1, or 0 when neither Redis nor MySQL knows the chat. The counter only grows and a deletion
--- is never undone.
+-- KEYS[1] chat: the chat hash
+-- ARGV[1] maxMessage: the highest message number persisted (tombstones included)
+-- ARGV[2] deleted: "1" when the chat is deleted in MySQL
+-- ARGV[3] known: "1" when MySQL has the chat
+-- Returns 1, or 0 when neither Redis nor MySQL knows the chat. The counter only grows and a
+-- deletion is never undone.
 -- @include _instance.lua
 local deleted = redis.call('HGET', KEYS[1], 'deleted')
 if not deleted and ARGV[3] ~= '1' then return 0 end

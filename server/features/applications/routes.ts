@@ -4,9 +4,9 @@ import type { Deps } from "../../deps.ts";
 import { IdempotencyHeaders, ListQuery, Page, TokenParams, errors } from "../../common/models.ts";
 import { tokenParam } from "../../common/params.ts";
 import { forbidden, unauthorized } from "../../errors.ts";
-import { fingerprint, idempotencyKey } from "../../common/writes.ts";
+import { fingerprint, idempotencyKey } from "../../common/idempotency.ts";
 import { Application, ApplicationInput } from "./model.ts";
-import { applicationService } from "./service.ts";
+import type { Services } from "../../services.ts";
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
@@ -17,8 +17,7 @@ function requireAdmin(header: string | null, adminKey: string) {
   if (!timingSafeEqual(digest(match[1]!.trim()), digest(adminKey))) throw forbidden("wrong admin key");
 }
 
-export function applicationRoutes(deps: Deps) {
-  const service = applicationService(deps);
+export function applicationRoutes(deps: Deps, { applications: service }: Services) {
   const adminKey = deps.config.adminApiKey;
   const tags = ["applications"];
 

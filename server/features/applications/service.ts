@@ -3,7 +3,7 @@ import { applications } from "../../../core/db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
 import { conflict, notFound } from "../../errors.ts";
-import { IDEMPOTENCY_TTL_SECONDS } from "../../common/writes.ts";
+import { IDEMPOTENCY_TTL_SECONDS } from "../../../core/redis/scripts.ts";
 import { newToken } from "../../common/params.ts";
 
 type Row = typeof applications.$inferSelect;
@@ -18,7 +18,7 @@ export function toApplication(row: Row) {
   };
 }
 
-export function applicationService({ db, redis, keys }: Deps) {
+export function applicationService({ db, redis, scripts, keys }: Deps) {
   async function find(token: string): Promise<Row> {
     const [row] = await db.select().from(applications).where(eq(applications.token, token)).limit(1);
     if (!row) throw notFound("application");
@@ -38,7 +38,7 @@ export function applicationService({ db, redis, keys }: Deps) {
       const [result] = await db.insert(applications).values({ token, name, createdAt: now, updatedAt: now });
       const id = result.insertId;
       // Warm Redis so the first chat create is one round trip; if this fails the cold path seeds it.
-      await redis.scripts.seed_app([keys.app(token)], [id, 0]).catch(() => {});
+      await scripts.seedApp({ token, appId: id, maxChat: 0 }).catch(() => {});
       return toApplication({ id, token, name, chatsCount: 0, createdAt: now, updatedAt: now });
     },
 

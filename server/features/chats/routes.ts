@@ -2,14 +2,13 @@ import { Elysia, t } from "elysia";
 import type { Deps } from "../../deps.ts";
 import { IdempotencyHeaders, ListQuery, Page, TokenParams, errors } from "../../common/models.ts";
 import { numberParam, tokenParam } from "../../common/params.ts";
-import { fingerprint, idempotencyKey } from "../../common/writes.ts";
+import { fingerprint, idempotencyKey } from "../../common/idempotency.ts";
 import { validationFailed } from "../../errors.ts";
 import { Chat, ChatCreate, ChatParams, ChatUpdate } from "./model.ts";
-import { chatService } from "./service.ts";
+import type { Services } from "../../services.ts";
 
 
-export function chatRoutes(deps: Deps) {
-  const service = chatService(deps);
+export function chatRoutes(deps: Deps, { chats: service }: Services) {
   const tags = ["chats"];
   const params = (p: { token: string; chat: string }) => [tokenParam(p.token), numberParam(p.chat, "chat")] as const;
   const update = ({ params: p, body }: { params: { token: string; chat: string }; body: { name?: string | null } }) => {

@@ -10,17 +10,16 @@ import type { Deps } from "../../deps.ts";
 import { errors } from "../../common/models.ts";
 import { numberParam, tokenParam } from "../../common/params.ts";
 import { ChatParams } from "../chats/model.ts";
-import { messageService } from "../messages/service.ts";
+import type { Services } from "../../services.ts";
 import type { Fanout } from "./fanout.ts";
 import { STREAM_ID, subscribe } from "./subscription.ts";
 
-export function eventRoutes(deps: Deps, fanout: Fanout) {
-  const messages = messageService(deps);
+export function eventRoutes(deps: Deps, { guard }: Services, fanout: Fanout) {
   const { config } = deps;
   const target = async (params: { token: string; chat: string }, resume: string | null | undefined) => {
     const token = tokenParam(params.token);
     const chat = numberParam(params.chat, "chat");
-    await messages.liveChat(token, chat);
+    await guard.liveChat(token, chat);
     const resumeFrom = resume && STREAM_ID.test(resume.trim()) ? resume.trim() : undefined;
     return { token, chat, resumeFrom };
   };

@@ -2,13 +2,12 @@ import { Elysia, t } from "elysia";
 import type { Deps } from "../../deps.ts";
 import { IdempotencyHeaders, ListQuery, Page, errors } from "../../common/models.ts";
 import { numberParam, tokenParam } from "../../common/params.ts";
-import { fingerprint, idempotencyKey } from "../../common/writes.ts";
+import { fingerprint, idempotencyKey } from "../../common/idempotency.ts";
 import { ChatParams } from "../chats/model.ts";
 import { Message, MessageInput, MessageParams } from "./model.ts";
-import { messageService } from "./service.ts";
+import type { Services } from "../../services.ts";
 
-export function messageRoutes(deps: Deps) {
-  const service = messageService(deps);
+export function messageRoutes(deps: Deps, { messages: service }: Services) {
   const tags = ["messages"];
   const chatOf = (p: { token: string; chat: string }) => [tokenParam(p.token), numberParam(p.chat, "chat")] as const;
   const messageOf = (p: { token: string; chat: string; message: string }) => [...chatOf(p), numberParam(p.message, "message")] as const;

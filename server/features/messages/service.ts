@@ -1,14 +1,16 @@
-import { sql } from "drizzle-orm";
-import type { ChainableCommander } from "ioredis";
+import { and, eq, isNull } from "drizzle-orm";
+import { messages } from "../../../core/db/schema.ts";
 import { execAll } from "../../../core/redis/client.ts";
 import type { Deps } from "../../deps.ts";
-import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
-import { IDEMPOTENCY_TTL_SECONDS, iso, liveArgs, writes } from "../../common/writes.ts";
+import { decodeCursor, encodeCursor, keysetOrder, keysetRange } from "../../common/cursor.ts";
+import { iso } from "../../common/models.ts";
 import { mergedPage, parseEntries, readEntry, readWindow, type OverlayEntry } from "../../common/overlay.ts";
+import type { ChatGuard } from "../../common/chat-guard.ts";
+import type { RedisState } from "../../common/redis-state.ts";
 import { notFound } from "../../errors.ts";
 
 type MessageRow = { number: number; chat_number: number; body: string; created_at: number; updated_at: number; version: number };
-type Overlay = Omit<MessageRow, "version">;
+type MessageState = Omit<MessageRow, "version">;
 
 const fromEntry = (e: OverlayEntry, chat: number): MessageRow => ({
   number: e.number,
@@ -19,7 +21,7 @@ const fromEntry = (e: OverlayEntry, chat: number): MessageRow => ({
   version: e.version,
 });
 
-export const toMessage = (m: Omit<MessageRow, "version">) => ({
+export const toMessage = (m: MessageState) => ({
   number: m.number,
   chat_number: m.chat_number,
   body: m.body,
@@ -27,91 +29,49 @@ export const toMessage = (m: Omit<MessageRow, "version">) => ({
   updated_at: iso(m.updated_at),
 });
 
-const columns = sql`number, chat_number, body, UNIX_TIMESTAMP(created_at) * 1000 AS created_at, UNIX_TIMESTAMP(updated_at) * 1000 AS updated_at, version`;
+const columns = {
+  number: messages.number,
+  chat_number: messages.chatNumber,
+  body: messages.body,
+  created_at: messages.createdAt,
+  updated_at: messages.updatedAt,
+  version: messages.version,
+};
 
-function normalize(row: Record<string, unknown>): MessageRow {
-  return {
-    number: Number(row.number),
-    chat_number: Number(row.chat_number),
-    body: String(row.body),
-    created_at: Math.round(Number(row.created_at)),
-    updated_at: Math.round(Number(row.updated_at)),
-    version: Number(row.version),
-  };
-}
+const fromRow = (r: { number: number; chat_number: number; body: string; created_at: Date; updated_at: Date; version: number }): MessageRow => ({
+  ...r,
+  created_at: r.created_at.getTime(),
+  updated_at: r.updated_at.getTime(),
+});
 
-export function messageService(deps: Deps) {
-  const { redis, keys } = deps;
-  const w = writes(deps);
-  const live = liveArgs(deps);
-
-  /** The chat must exist (and not be deleted) in Redis, or in MySQL when Redis lost it. */
-  async function liveChat(token: string, chat: number): Promise<number> {
-    const appId = await w.appId(token);
-    let deleted = await redis.hget(keys.chat(token, chat), "deleted");
-    if (deleted === null) {
-      await w.seedChat(token, appId, chat);
-      deleted = await redis.hget(keys.chat(token, chat), "deleted");
-    }
-    if (deleted !== "0") throw notFound("chat");
-    return appId;
-  }
-
-  /**
-   * The chat check plus one more read of the chat's keys in one round trip (they share a hash tag);
-   * falls back to the re-seeding path when Redis lost the application or the chat (re-seeding
-   * restores counters, never pending entries, so the value read is still the one to use).
-   */
-  async function withChat<T>(token: string, chat: number, read: (p: ChainableCommander) => ChainableCommander): Promise<{ appId: number; value: T }> {
-    const [id, deleted, value] = (await execAll(read(redis.pipeline().hget(keys.app(token), "id").hget(keys.chat(token, chat), "deleted")))) as [string | null, string | null, T];
-    if (id === null || deleted === null) return { appId: await liveChat(token, chat), value };
-    if (deleted !== "0") throw notFound("chat");
-    return { appId: Number(id), value };
-  }
+export function messageService({ db, redis, scripts, keys }: Deps, state: RedisState, guard: ChatGuard) {
+  const live = (appId: number, chat: number) => and(eq(messages.applicationId, appId), eq(messages.chatNumber, chat), isNull(messages.deletedAt));
 
   async function persisted(appId: number, chat: number, n: number): Promise<MessageRow | undefined> {
-    const [row] = await w.query<Record<string, unknown>>(
-      sql`SELECT ${columns} FROM messages WHERE application_id = ${appId} AND chat_number = ${chat} AND number = ${n} AND deleted_at IS NULL`,
-    );
-    return row ? normalize(row) : undefined;
+    const [row] = await db.select(columns).from(messages).where(and(live(appId, chat), eq(messages.number, n)));
+    return row ? fromRow(row) : undefined;
   }
 
   async function mutate(token: string, chat: number, n: number, action: "updated" | "deleted", body?: string) {
-    const call = (state: string) => () =>
-      redis.scripts.mutate(
-        [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.channel(token, chat), keys.eventLog(token, chat), keys.watch(token, chat)],
-        [token, "message", action, chat, n, body === undefined ? "0" : "1", body ?? "", state, live.logLength, live.logTtlMs],
-      );
-    let reply = await w.run(call(""), token, chat);
-    if (reply[0] === "NEEDROW") {
-      const row = await persisted(await w.appId(token), chat, n);
-      reply = await w.run(call(row ? JSON.stringify(toOverlay(row)) : "gone"), token, chat);
+    const call = (persistedState: string) => () => scripts.mutate({ token, kind: "message", action, chat, number: n, value: body, persisted: persistedState });
+    let reply = await state.run(call(""), token, chat);
+    if (reply.status === "NEEDROW") {
+      const row = await persisted(await state.appId(token), chat, n);
+      const { version: _, ...rowState } = row ?? { version: 0 };
+      reply = await state.run(call(row ? JSON.stringify(rowState) : "gone"), token, chat);
     }
-    return JSON.parse(String(reply[2])) as Overlay;
+    if (reply.status !== "OK") throw notFound("message");
+    return reply.state as MessageState;
   }
 
-  const toOverlay = ({ version: _, ...rest }: MessageRow): Overlay => rest;
-
   return {
-    liveChat,
-
     async create(token: string, chat: number, body: string, idempotency?: { key: string; fingerprint: string }) {
-      const reply = await w.run(
-        () =>
-          redis.scripts.create_message(
-            [keys.app(token), keys.chat(token, chat), keys.streamOf(token), keys.pending(token, chat), keys.idempotency(token, idempotency?.key ?? ""), keys.channel(token, chat), keys.rateLimit(token), keys.eventLog(token, chat), keys.watch(token, chat)],
-            [token, chat, body, idempotency?.fingerprint ?? "", IDEMPOTENCY_TTL_SECONDS, live.rate, live.logLength, live.logTtlMs],
-          ),
-        token,
-        chat,
-      );
-      const [status, number, , ms] = reply;
-      const at = Number(ms);
-      return { replayed: status === "REPLAY", message: toMessage({ number: Number(number), chat_number: chat, body, created_at: at, updated_at: at }) };
+      const reply = await state.run(() => scripts.createMessage({ token, chat, body, idempotencyKey: idempotency?.key, fingerprint: idempotency?.fingerprint }), token, chat);
+      return { replayed: reply.status === "REPLAY", message: toMessage({ number: reply.number, chat_number: chat, body, created_at: reply.ms, updated_at: reply.ms }) };
     },
 
     async get(token: string, chat: number, n: number) {
-      const { appId, value } = await withChat<string[]>(token, chat, (p) => readEntry(p, keys.pending(token, chat), n));
+      const { appId, value } = await guard.withChat<string[]>(token, chat, (p) => readEntry(p, keys.pending(token, chat), n));
       const [pending] = parseEntries(value);
       if (pending?.deleted) throw notFound("message");
       const found = pending ? fromEntry(pending, chat) : await persisted(appId, chat, n);
@@ -130,22 +90,22 @@ export function messageService(deps: Deps) {
     async list(token: string, chat: number, limit: number, order: "asc" | "desc", cursor?: string) {
       const after = cursor ? decodeCursor(cursor) : undefined;
       const overlay = keys.pending(token, chat);
-      const { appId, value } = await withChat<string[]>(token, chat, (p) => readWindow(p, overlay, order, after, limit + 1));
+      const { appId, value } = await guard.withChat<string[]>(token, chat, (p) => readWindow(p, overlay, order, after, limit + 1));
       const page = await mergedPage<MessageRow>({
         limit,
         order,
         after,
         window: parseEntries(value),
         readOverlay: async (from, count) => parseEntries((await execAll(readWindow(redis.pipeline(), overlay, order, from, count)))[0] as string[]),
-        readRows: async (from, bound, count) => {
-          const range = from === undefined ? sql`` : order === "asc" ? sql`AND number > ${from}` : sql`AND number < ${from}`;
-          const upTo = bound === undefined ? sql`` : order === "asc" ? sql`AND number <= ${bound}` : sql`AND number >= ${bound}`;
-          const rows = await w.query<Record<string, unknown>>(
-            sql`SELECT ${columns} FROM messages WHERE application_id = ${appId} AND chat_number = ${chat} AND deleted_at IS NULL ${range} ${upTo}
-                ORDER BY number ${order === "asc" ? sql`ASC` : sql`DESC`} LIMIT ${count}`,
-          );
-          return rows.map(normalize);
-        },
+        readRows: async (from, bound, count) =>
+          (
+            await db
+              .select(columns)
+              .from(messages)
+              .where(and(live(appId, chat), ...keysetRange(messages.number, order, from, bound)))
+              .orderBy(keysetOrder(messages.number, order))
+              .limit(count)
+          ).map(fromRow),
         fromEntry: (e) => fromEntry(e, chat),
       });
       const last = page.items[page.items.length - 1];

@@ -4,7 +4,7 @@ import { Timestamp, errors } from "../../common/models.ts";
 import { numberParam, tokenParam } from "../../common/params.ts";
 import { badRequest } from "../../errors.ts";
 import { ChatParams } from "../chats/model.ts";
-import { messageService } from "../messages/service.ts";
+import type { Services } from "../../services.ts";
 import { searchMessages } from "./service.ts";
 
 export const SearchHit = t.Object(
@@ -25,8 +25,7 @@ const SearchQuery = t.Object({
   cursor: t.Optional(t.String({ pattern: "^[A-Za-z0-9_-]{16}$", description: "opaque cursor from the previous page's next_cursor" })),
 });
 
-export function searchRoutes(deps: Deps) {
-  const messages = messageService(deps);
+export function searchRoutes(deps: Deps, { guard }: Services) {
   return new Elysia().get(
     "/applications/:token/chats/:chat/messages/search",
     async ({ params, query }) => {
@@ -35,7 +34,7 @@ export function searchRoutes(deps: Deps) {
       const q = query.q ?? query.query;
       if (q === undefined || q.length === 0) throw badRequest("q is required (1..256 characters)");
       if ([...q].length > 256) throw badRequest("q is longer than 256 characters");
-      const appId = await messages.liveChat(token, chat);
+      const appId = await guard.liveChat(token, chat);
       return searchMessages(deps, { appId, chat, q, limit: query.limit ?? 25, cursor: query.cursor });
     },
     {
