@@ -1,5 +1,5 @@
 /** API process: configuration, clients, listen, graceful stop. */
-import { ConfigError, loadConfig } from "../core/config.ts";
+import { loadConfigOrExit } from "../core/config.ts";
 import { createDb } from "../core/db/client.ts";
 import { keysFor } from "../core/keys.ts";
 import { createLogger, exitOnCrash } from "../core/log.ts";
@@ -8,16 +8,7 @@ import { scriptSettings, scriptsFor } from "../core/redis/scripts.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 import { buildApp } from "./app.ts";
 
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`configuration error: ${error.message}`);
-    process.exit(2);
-  }
-  throw error;
-}
+const config = loadConfigOrExit();
 
 const log = createLogger(config.logLevel, { service: "api", pid: process.pid });
 exitOnCrash(log); // the runtime's own crash report would print every property of the error (SQL, command arguments)

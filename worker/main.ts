@@ -1,5 +1,5 @@
 /** Worker process: one consumer per sink (each its own consumer group), stopped cleanly on SIGTERM. */
-import { ConfigError, loadConfig } from "../core/config.ts";
+import { loadConfigOrExit } from "../core/config.ts";
 import { createDb } from "../core/db/client.ts";
 import { parseEvent, type StreamEvent } from "../core/events.ts";
 import { groups, keysFor } from "../core/keys.ts";
@@ -12,16 +12,7 @@ import { mysqlSink } from "./sinks/mysql.ts";
 import { searchSink } from "./sinks/search.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`configuration error: ${error.message}`);
-    process.exit(2);
-  }
-  throw error;
-}
+const config = loadConfigOrExit();
 
 const { stopTimeoutMs } = config.worker;
 const log = createLogger(config.logLevel, { service: "worker", pid: process.pid });

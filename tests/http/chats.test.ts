@@ -1,15 +1,10 @@
-import { beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { call, errorCode, eventually } from "../support/http.ts";
 import { sharedStack } from "../support/processes.ts";
 import { appId, drained, rows } from "../support/stack.ts";
 
-let base: string;
-let other: string;
-beforeAll(async () => {
-  const { apis } = await sharedStack();
-  base = apis[0]!.url;
-  other = apis[1]!.url;
-});
+// Two API processes and a worker, shared by the test files of one run.
+const [base, other] = (await sharedStack()).apis.map((api) => api.url) as [string, string];
 
 const newApp = async () => (await call(base, "POST", "/applications", { name: "chats" })).json.token as string;
 

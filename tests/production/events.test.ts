@@ -1,14 +1,9 @@
-import { beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { call } from "../support/http.ts";
 import { sharedStack, startApi } from "../support/processes.ts";
 
-let base: string;
-let other: string;
-beforeAll(async () => {
-  const { apis } = await sharedStack();
-  base = apis[0]!.url;
-  other = apis[1]!.url;
-});
+// Two API processes and a worker, shared by the test files of one run.
+const [base, other] = (await sharedStack()).apis.map((api) => api.url) as [string, string];
 
 type Sse = { id?: string; event?: string; data?: string; comment?: string; at: number };
 

@@ -3,7 +3,7 @@
  * reads nothing more, and exits 0 within 10 s; nothing it read stays pending. Twenty rounds, with
  * two CPU hogs beside them, because this used to fail once in a while under load.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import { call, eventually } from "../support/http.ts";
 import { sharedStack, startWorker, type Proc } from "../support/processes.ts";
@@ -11,16 +11,10 @@ import { appId, drained, pendingOf, rows } from "../support/stack.ts";
 
 const ROUNDS = 20;
 const PER_ROUND = 150;
-let base: string;
-let shared: Proc;
-beforeAll(async () => {
-  const stack = await sharedStack();
-  base = stack.apis[0]!.url;
-  shared = stack.worker;
-});
-afterAll(() => {
-  shared.proc.kill("SIGCONT");
-});
+const { apis, worker: shared } = await sharedStack();
+const base = apis[0]!.url;
+// A test that pauses the shared worker resumes it in its finally; this is the backstop.
+afterAll(() => shared.proc.kill("SIGCONT"));
 
 /** The log lines (JSON) a process printed on stdout, in order. */
 function logLines(proc: Proc): { msg: string }[] {

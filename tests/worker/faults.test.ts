@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { call, eventually } from "../support/http.ts";
 import { sharedStack, startWorker, type Proc } from "../support/processes.ts";
 import { appId, drained, keys, pendingOf, redisClient, rows } from "../support/stack.ts";
 
 // Unique per run: a consumer name left from an earlier run may still hold entries.
 const victimName = `victim-${Date.now()}`;
-let base: string;
-let shared: Proc;
-beforeAll(async () => {
-  const stack = await sharedStack();
-  base = stack.apis[0]!.url;
-  shared = stack.worker;
-});
-afterAll(() => {
-  shared.proc.kill("SIGCONT");
-});
+const { apis, worker: shared } = await sharedStack();
+const base = apis[0]!.url;
+// A test that pauses the shared worker resumes it in its finally; this is the backstop.
+afterAll(() => shared.proc.kill("SIGCONT"));
 
 describe("worker faults", () => {
   test("a worker SIGKILLed mid-batch, again and again, loses and doubles nothing", async () => {

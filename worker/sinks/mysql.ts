@@ -37,116 +37,145 @@ function liveDelta(before: RowState | undefined, after: { deletedAt: number | nu
   return 0;
 }
 
-export function mysqlSink({ pool, redis, scripts, keys }: { pool: Pool; redis: RedisClient; scripts: Scripts; keys: Keys }): Sink<StreamEvent> {
-  async function apply(conn: PoolConnection, events: StreamEvent[]) {
-    const appDeletes = events.filter((e) => e.type === "application.deleted");
-    const changes = events.filter((e): e is ChatEvent | MessageEvent => e.type !== "application.deleted");
+/**
+ * Last writer wins by version and a tombstone is never lifted: the value and updated_at change only
+ * for a newer version of a live row. MySQL applies the assignments in order, so version is last.
+ */
+const lastWriterWins = (column: "name" | "body") => `
+  ${column} = IF(VALUES(version) > version AND deleted_at IS NULL, VALUES(${column}), ${column}),
+  created_at = LEAST(created_at, VALUES(created_at)),
+  updated_at = IF(VALUES(version) > version AND deleted_at IS NULL, VALUES(updated_at), updated_at),
+  deleted_at = COALESCE(deleted_at, VALUES(deleted_at)),
+  version = GREATEST(version, VALUES(version))`;
 
-    // Events of applications deleted meanwhile are dropped (the app's delete event cleans up).
-    const appIds = [...new Set(changes.map((e) => e.appId))];
-    const live = new Set<number>();
-    if (appIds.length) {
+type ChatDelta = { a: number; c: number; delta: number; ts: number };
+
+// Raw mysql2 here, unlike the API's reads: one batch is a handful of multi-row statements (upserts
+// with VALUES(), row-tuple IN lists, FOR UPDATE) that drizzle could only wrap as sql templates.
+/** The steps of one batch, in one transaction. */
+function batchSteps(conn: PoolConnection) {
+  return {
+    /** Applications still alive: events of one deleted meanwhile are dropped (its delete cleans up). */
+    async liveApplications(appIds: number[]): Promise<Set<number>> {
+      const live = new Set<number>();
+      if (!appIds.length) return live;
       const [rows] = await conn.query(`SELECT id FROM applications WHERE id IN (?)`, [appIds]);
       for (const r of rows as { id: number }[]) live.add(Number(r.id));
-    }
-    const chatEvents = newest(changes.filter((e): e is ChatEvent => e.type.startsWith("chat.") && live.has(e.appId)), (e) => key2(e.appId, e.chat));
-    const messageEvents = newest(changes.filter((e): e is MessageEvent => e.type.startsWith("message.") && live.has(e.appId)), (e) => key3(e.appId, e.chat, e.number));
+      return live;
+    },
 
-    // Every chat the batch touches, locked, with its state before the batch.
-    const touchedChats = new Map<string, [number, number]>();
-    for (const e of [...chatEvents.values(), ...messageEvents.values()]) touchedChats.set(key2(e.appId, e.chat), [e.appId, e.chat]);
-    const chatsBefore = new Map<string, RowState>();
-    if (touchedChats.size) {
-      const [rows] = await conn.query(
-        `SELECT application_id a, number c, version v, deleted_at IS NOT NULL d FROM chats WHERE (application_id, number) IN (?) FOR UPDATE`,
-        [[...touchedChats.values()]],
-      );
-      for (const r of rows as { a: number; c: number; v: number; d: number }[]) chatsBefore.set(key2(Number(r.a), Number(r.c)), { version: Number(r.v), deleted: !!Number(r.d) });
-    }
+    /** Every chat the batch touches, locked, with its state before the batch. */
+    async lockChats(chats: [number, number][]): Promise<Map<string, RowState>> {
+      const before = new Map<string, RowState>();
+      if (!chats.length) return before;
+      const [rows] = await conn.query(`SELECT application_id a, number c, version v, deleted_at IS NOT NULL d FROM chats WHERE (application_id, number) IN (?) FOR UPDATE`, [chats]);
+      for (const r of rows as { a: number; c: number; v: number; d: number }[]) before.set(key2(Number(r.a), Number(r.c)), { version: Number(r.v), deleted: !!Number(r.d) });
+      return before;
+    },
 
-    // Chats: counts per application, then one multi-row upsert.
-    const appDelta = new Map<number, number>();
-    const deletedChats: [number, number][] = [];
-    for (const [k, e] of chatEvents) {
-      const before = chatsBefore.get(k);
-      const delta = liveDelta(before, e);
-      if (delta) appDelta.set(e.appId, (appDelta.get(e.appId) ?? 0) + delta);
-      if (e.deletedAt !== null) deletedChats.push([e.appId, e.chat]);
-    }
-    if (chatEvents.size) {
-      const rows = [...chatEvents.values()].map((e) => [e.appId, e.chat, e.name, 0, e.version, date(e.deletedAt), date(e.createdAt), date(e.updatedAt)]);
-      await conn.query(
-        `INSERT INTO chats (application_id, number, name, messages_count, version, deleted_at, created_at, updated_at) VALUES ?
-         ON DUPLICATE KEY UPDATE
-           name = IF(VALUES(version) > version AND deleted_at IS NULL, VALUES(name), name),
-           created_at = LEAST(created_at, VALUES(created_at)),
-           updated_at = IF(VALUES(version) > version AND deleted_at IS NULL, VALUES(updated_at), updated_at),
-           deleted_at = COALESCE(deleted_at, VALUES(deleted_at)),
-           version = GREATEST(version, VALUES(version))`,
-        [rows],
-      );
-    }
-    const chatDeleted = (a: number, c: number) =>
-      chatsBefore.get(key2(a, c))?.deleted || chatEvents.get(key2(a, c))?.deletedAt != null;
+    async upsertChats(events: ChatEvent[]): Promise<void> {
+      if (!events.length) return;
+      const rows = events.map((e) => [e.appId, e.chat, e.name, 0, e.version, date(e.deletedAt), date(e.createdAt), date(e.updatedAt)]);
+      await conn.query(`INSERT INTO chats (application_id, number, name, messages_count, version, deleted_at, created_at, updated_at) VALUES ? ON DUPLICATE KEY UPDATE ${lastWriterWins("name")}`, [rows]);
+    },
 
-    // Messages of deleted chats are dropped; the rest are counted against their state before.
-    const messages = [...messageEvents.values()].filter((e) => !chatDeleted(e.appId, e.chat));
-    const chatDelta = new Map<string, { a: number; c: number; delta: number; ts: number }>();
-    if (messages.length) {
+    /** The messages' rows before the batch, locked. */
+    async lockMessages(events: MessageEvent[]): Promise<Map<string, RowState>> {
       const byChat = new Map<string, MessageEvent[]>();
-      for (const e of messages) byChat.set(key2(e.appId, e.chat), [...(byChat.get(key2(e.appId, e.chat)) ?? []), e]);
+      for (const e of events) byChat.set(key2(e.appId, e.chat), [...(byChat.get(key2(e.appId, e.chat)) ?? []), e]);
       const where = [...byChat.values()].map(() => `(application_id = ? AND chat_number = ? AND number IN (?))`).join(" OR ");
       const params = [...byChat.values()].flatMap((list) => [list[0]!.appId, list[0]!.chat, list.map((e) => e.number)]);
       const [rows] = await conn.query(`SELECT application_id a, chat_number c, number n, version v, deleted_at IS NOT NULL d FROM messages WHERE ${where} FOR UPDATE`, params);
       const before = new Map<string, RowState>();
       for (const r of rows as { a: number; c: number; n: number; v: number; d: number }[]) before.set(key3(Number(r.a), Number(r.c), Number(r.n)), { version: Number(r.v), deleted: !!Number(r.d) });
-      for (const e of messages) {
-        const k = key2(e.appId, e.chat);
-        const entry = chatDelta.get(k) ?? { a: e.appId, c: e.chat, delta: 0, ts: e.createdAt };
-        entry.delta += liveDelta(before.get(key3(e.appId, e.chat, e.number)), e);
-        entry.ts = Math.min(entry.ts, e.createdAt);
-        chatDelta.set(k, entry);
-      }
-      await conn.query(
-        `INSERT INTO messages (application_id, chat_number, number, body, version, deleted_at, created_at, updated_at) VALUES ?
-         ON DUPLICATE KEY UPDATE
-           body = IF(VALUES(version) > version AND deleted_at IS NULL, VALUES(body), body),
-           created_at = LEAST(created_at, VALUES(created_at)),
-           updated_at = IF(VALUES(version) > version AND deleted_at IS NULL, VALUES(updated_at), updated_at),
-           deleted_at = COALESCE(deleted_at, VALUES(deleted_at)),
-           version = GREATEST(version, VALUES(version))`,
-        [messages.map((e) => [e.appId, e.chat, e.number, e.body, e.version, date(e.deletedAt), date(e.createdAt), date(e.updatedAt)])],
-      );
-    }
+      return before;
+    },
 
-    // A message can overtake its chat's create event (two consumers): keep a placeholder row
-    // (version 0, hidden from reads) to carry the count until the chat event fills it in.
-    const missingChats = [...chatDelta.values()].filter((d) => !chatsBefore.has(key2(d.a, d.c)) && !chatEvents.has(key2(d.a, d.c)));
-    if (missingChats.length) {
+    async upsertMessages(events: MessageEvent[]): Promise<void> {
+      const rows = events.map((e) => [e.appId, e.chat, e.number, e.body, e.version, date(e.deletedAt), date(e.createdAt), date(e.updatedAt)]);
+      await conn.query(`INSERT INTO messages (application_id, chat_number, number, body, version, deleted_at, created_at, updated_at) VALUES ? ON DUPLICATE KEY UPDATE ${lastWriterWins("body")}`, [rows]);
+    },
+
+    /**
+     * A message can overtake its chat's create event (two consumers): a placeholder row (version 0,
+     * hidden from reads) carries the count until the chat event fills it in.
+     */
+    async placeholders(chats: ChatDelta[]): Promise<void> {
+      if (!chats.length) return;
       await conn.query(`INSERT IGNORE INTO chats (application_id, number, name, messages_count, version, created_at, updated_at) VALUES ?`, [
-        missingChats.map((d) => [d.a, d.c, null, 0, 0, new Date(d.ts), new Date(d.ts)]),
+        chats.map((d) => [d.a, d.c, null, 0, 0, new Date(d.ts), new Date(d.ts)]),
       ]);
-    }
-    for (const d of chatDelta.values()) {
-      if (!d.delta) continue;
-      const set = d.delta > 0 ? `messages_count = messages_count + ?` : `messages_count = messages_count - LEAST(messages_count, ?)`;
-      await conn.query(`UPDATE chats SET ${set} WHERE application_id = ? AND number = ?`, [Math.abs(d.delta), d.a, d.c]);
-    }
-    for (const [appId, delta] of appDelta) {
-      if (!delta) continue;
-      const set = delta > 0 ? `chats_count = chats_count + ?` : `chats_count = chats_count - LEAST(chats_count, ?)`;
-      await conn.query(`UPDATE applications SET ${set} WHERE id = ?`, [Math.abs(delta), appId]);
-    }
-    if (deletedChats.length) {
-      await conn.query(`DELETE FROM messages WHERE (application_id, chat_number) IN (?)`, [deletedChats]);
-    }
-    for (const e of appDeletes) {
-      await conn.query(`DELETE FROM messages WHERE application_id = ?`, [e.appId]);
-      await conn.query(`DELETE FROM chats WHERE application_id = ?`, [e.appId]);
-    }
-    return { chats: [...chatEvents.values()], messages: [...messageEvents.values()], deletedChats: [...chatEvents.values()].filter((e) => e.deletedAt !== null) };
-  }
+    },
 
+    async moveCounts(chatDeltas: ChatDelta[], appDeltas: Map<number, number>): Promise<void> {
+      for (const d of chatDeltas) {
+        if (!d.delta) continue;
+        const set = d.delta > 0 ? `messages_count = messages_count + ?` : `messages_count = messages_count - LEAST(messages_count, ?)`;
+        await conn.query(`UPDATE chats SET ${set} WHERE application_id = ? AND number = ?`, [Math.abs(d.delta), d.a, d.c]);
+      }
+      for (const [appId, delta] of appDeltas) {
+        if (!delta) continue;
+        const set = delta > 0 ? `chats_count = chats_count + ?` : `chats_count = chats_count - LEAST(chats_count, ?)`;
+        await conn.query(`UPDATE applications SET ${set} WHERE id = ?`, [Math.abs(delta), appId]);
+      }
+    },
+
+    /** The messages of deleted chats, and everything of deleted applications. */
+    async removeDeleted(chats: [number, number][], appIds: number[]): Promise<void> {
+      if (chats.length) await conn.query(`DELETE FROM messages WHERE (application_id, chat_number) IN (?)`, [chats]);
+      for (const appId of appIds) {
+        await conn.query(`DELETE FROM messages WHERE application_id = ?`, [appId]);
+        await conn.query(`DELETE FROM chats WHERE application_id = ?`, [appId]);
+      }
+    },
+  };
+}
+
+/** Applies one batch in one transaction; returns what was applied, for releasing the overlay. */
+async function apply(conn: PoolConnection, events: StreamEvent[]) {
+  const step = batchSteps(conn);
+  const changes = events.filter((e): e is ChatEvent | MessageEvent => e.type !== "application.deleted");
+  const live = await step.liveApplications([...new Set(changes.map((e) => e.appId))]);
+  const chatEvents = newest(changes.filter((e): e is ChatEvent => e.type.startsWith("chat.") && live.has(e.appId)), (e) => key2(e.appId, e.chat));
+  const messageEvents = newest(changes.filter((e): e is MessageEvent => e.type.startsWith("message.") && live.has(e.appId)), (e) => key3(e.appId, e.chat, e.number));
+
+  const touched = new Map<string, [number, number]>();
+  for (const e of [...chatEvents.values(), ...messageEvents.values()]) touched.set(key2(e.appId, e.chat), [e.appId, e.chat]);
+  const chatsBefore = await step.lockChats([...touched.values()]);
+
+  // Chats: the applications' counts move by the chats that became live or were deleted.
+  const appDeltas = new Map<number, number>();
+  for (const [k, e] of chatEvents) {
+    const delta = liveDelta(chatsBefore.get(k), e);
+    if (delta) appDeltas.set(e.appId, (appDeltas.get(e.appId) ?? 0) + delta);
+  }
+  await step.upsertChats([...chatEvents.values()]);
+  const deletedChats = [...chatEvents.values()].filter((e) => e.deletedAt !== null);
+
+  // Messages of deleted chats are dropped; the rest move their chat's count by what they changed.
+  const chatDeleted = (a: number, c: number) => chatsBefore.get(key2(a, c))?.deleted || chatEvents.get(key2(a, c))?.deletedAt != null;
+  const messages = [...messageEvents.values()].filter((e) => !chatDeleted(e.appId, e.chat));
+  const chatDeltas = new Map<string, ChatDelta>();
+  if (messages.length) {
+    const before = await step.lockMessages(messages);
+    for (const e of messages) {
+      const entry = chatDeltas.get(key2(e.appId, e.chat)) ?? { a: e.appId, c: e.chat, delta: 0, ts: e.createdAt };
+      entry.delta += liveDelta(before.get(key3(e.appId, e.chat, e.number)), e);
+      entry.ts = Math.min(entry.ts, e.createdAt);
+      chatDeltas.set(key2(e.appId, e.chat), entry);
+    }
+    await step.upsertMessages(messages);
+  }
+  await step.placeholders([...chatDeltas.values()].filter((d) => !chatsBefore.has(key2(d.a, d.c)) && !chatEvents.has(key2(d.a, d.c))));
+  await step.moveCounts([...chatDeltas.values()], appDeltas);
+  await step.removeDeleted(
+    deletedChats.map((e) => [e.appId, e.chat]),
+    events.filter((e) => e.type === "application.deleted").map((e) => e.appId),
+  );
+  return { chats: [...chatEvents.values()], messages: [...messageEvents.values()], deletedChats };
+}
+
+export function mysqlSink({ pool, redis, scripts, keys }: { pool: Pool; redis: RedisClient; scripts: Scripts; keys: Keys }): Sink<StreamEvent> {
   /** The overlay entries now persisted (same or older version) leave Redis. */
   async function release(applied: { chats: ChatEvent[]; messages: MessageEvent[]; deletedChats: ChatEvent[] }) {
     const byOverlay = new Map<string, { token: string; chat?: number; persisted: { number: number; version: number }[] }>();

@@ -7,3 +7,13 @@
 local function instance_id()
   return string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
 end
+
+-- The application id and this instance's run id, or nil when the app hash is missing or was
+-- validated by another instance (then the caller answers NOAPP and the API re-seeds it).
+local function checked_app(app_key)
+  local app = redis.call('HMGET', app_key, 'id', 'r')
+  if not app[1] then return nil end
+  local rid = instance_id()
+  if app[2] ~= rid then return nil end
+  return app[1], rid
+end

@@ -18,11 +18,8 @@
 -- @include _ratelimit.lua
 -- @include _overlay.lua
 -- @include _instance.lua
-local app = redis.call('HMGET', KEYS[1], 'id', 'r')
-local app_id = app[1]
+local app_id, rid = checked_app(KEYS[1])
 if not app_id then return {'NOAPP'} end
-local rid = instance_id()
-if app[2] ~= rid then return {'NOAPP'} end
 local allowed, _, wait = take_token(KEYS[6], ARGV[6])
 if not allowed then return {'RATELIMITED', wait} end
 local replay = idempotent_replay(KEYS[4], ARGV[4])

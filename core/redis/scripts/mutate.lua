@@ -21,11 +21,8 @@
 -- @include _clock.lua
 -- @include _overlay.lua
 -- @include _instance.lua
-local app = redis.call('HMGET', KEYS[1], 'id', 'r')
-local app_id = app[1]
+local app_id, rid = checked_app(KEYS[1])
 if not app_id then return {'NOAPP'} end
-local rid = instance_id()
-if app[2] ~= rid then return {'NOAPP'} end
 local kind, action, chat = ARGV[2], ARGV[3], ARGV[4]
 local number = tonumber(ARGV[5])
 
