@@ -7,6 +7,8 @@
  * entries of its page's window, so it costs the same with 0 or 1,000,000 pending writes (SPEC §6.5).
  */
 import type { ChainableCommander } from "ioredis";
+import { execAll, type RedisClient } from "../../core/redis/client.ts";
+import { encodeCursor } from "./cursor.ts";
 
 export type OverlayEntry = {
   number: number;
@@ -103,4 +105,20 @@ export async function mergedPage<T extends { number: number }>(s: PageSources<T>
     window = await s.readOverlay(bound!, want);
   }
   return { items: items.slice(0, s.limit), more: items.length > s.limit };
+}
+
+/**
+ * A list page over the overlay `key` and the persisted rows: the first window was read with the
+ * existence check (`window`, a ZRANGE reply); further windows are read here. Returns the page and
+ * the opaque cursor of the next one.
+ */
+export async function overlayPage<T extends { number: number }>(
+  redis: RedisClient,
+  key: string,
+  page: Omit<PageSources<T>, "window" | "readOverlay"> & { window: string[] },
+): Promise<{ items: T[]; next_cursor: string | null }> {
+  const readOverlay = async (from: number, count: number) => parseEntries((await execAll(readWindow(redis.pipeline(), key, page.order, from, count)))[0] as string[]);
+  const { items, more } = await mergedPage<T>({ ...page, window: parseEntries(page.window), readOverlay });
+  const last = items[items.length - 1];
+  return { items, next_cursor: more && last ? encodeCursor(last.number) : null };
 }

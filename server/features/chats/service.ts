@@ -3,9 +3,9 @@ import type { ChainableCommander } from "ioredis";
 import { chats } from "../../../core/db/schema.ts";
 import { execAll } from "../../../core/redis/client.ts";
 import type { Deps } from "../../deps.ts";
-import { decodeCursor, encodeCursor, keysetOrder, keysetRange } from "../../common/cursor.ts";
+import { decodeCursor, keysetOrder, keysetRange } from "../../common/cursor.ts";
 import { iso } from "../../common/models.ts";
-import { mergedPage, parseEntries, readEntry, readWindow, type OverlayEntry } from "../../common/overlay.ts";
+import { overlayPage, parseEntries, readEntry, readWindow, type OverlayEntry } from "../../common/overlay.ts";
 import type { RedisState } from "../../common/redis-state.ts";
 import { notFound } from "../../errors.ts";
 
@@ -106,26 +106,11 @@ export function chatService({ db, redis, scripts, keys }: Deps, state: RedisStat
       const after = cursor ? decodeCursor(cursor) : undefined;
       const overlay = keys.pendingChats(token);
       const { appId, value } = await withApp<string[]>(token, (p) => readWindow(p, overlay, order, after, limit + 1));
-      const page = await mergedPage<ChatRow>({
-        limit,
-        order,
-        after,
-        window: parseEntries(value),
-        readOverlay: async (from, count) => parseEntries((await execAll(readWindow(redis.pipeline(), overlay, order, from, count)))[0] as string[]),
-        readRows: async (from, bound, count) =>
-          (
-            await db
-              .select(columns)
-              .from(chats)
-              .where(and(live(appId), ...keysetRange(chats.number, order, from, bound)))
-              .orderBy(keysetOrder(chats.number, order))
-              .limit(count)
-          ).map(fromRow),
-        // A pending chat shows the count of its persisted row, when it has one.
-        fromEntry: (e, row) => fromEntry(e, row?.messages_count ?? 0),
-      });
-      const last = page.items[page.items.length - 1];
-      return { data: page.items.map(toChat), next_cursor: page.more && last ? encodeCursor(last.number) : null };
+      const rows = (from: number | undefined, bound: number | undefined, count: number) =>
+        db.select(columns).from(chats).where(and(live(appId), ...keysetRange(chats.number, order, from, bound))).orderBy(keysetOrder(chats.number, order)).limit(count);
+      // A pending chat shows the count of its persisted row, when it has one.
+      const page = await overlayPage<ChatRow>(redis, overlay, { limit, order, after, window: value, readRows: async (...at) => (await rows(...at)).map(fromRow), fromEntry: (e, row) => fromEntry(e, row?.messages_count ?? 0) });
+      return { data: page.items.map(toChat), next_cursor: page.next_cursor };
     },
   };
 }

@@ -1,10 +1,9 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { messages } from "../../../core/db/schema.ts";
-import { execAll } from "../../../core/redis/client.ts";
 import type { Deps } from "../../deps.ts";
-import { decodeCursor, encodeCursor, keysetOrder, keysetRange } from "../../common/cursor.ts";
+import { decodeCursor, keysetOrder, keysetRange } from "../../common/cursor.ts";
 import { iso } from "../../common/models.ts";
-import { mergedPage, parseEntries, readEntry, readWindow, type OverlayEntry } from "../../common/overlay.ts";
+import { overlayPage, parseEntries, readEntry, readWindow, type OverlayEntry } from "../../common/overlay.ts";
 import type { ChatGuard } from "../../common/chat-guard.ts";
 import type { RedisState } from "../../common/redis-state.ts";
 import { notFound } from "../../errors.ts";
@@ -91,25 +90,10 @@ export function messageService({ db, redis, scripts, keys }: Deps, state: RedisS
       const after = cursor ? decodeCursor(cursor) : undefined;
       const overlay = keys.pending(token, chat);
       const { appId, value } = await guard.withChat<string[]>(token, chat, (p) => readWindow(p, overlay, order, after, limit + 1));
-      const page = await mergedPage<MessageRow>({
-        limit,
-        order,
-        after,
-        window: parseEntries(value),
-        readOverlay: async (from, count) => parseEntries((await execAll(readWindow(redis.pipeline(), overlay, order, from, count)))[0] as string[]),
-        readRows: async (from, bound, count) =>
-          (
-            await db
-              .select(columns)
-              .from(messages)
-              .where(and(live(appId, chat), ...keysetRange(messages.number, order, from, bound)))
-              .orderBy(keysetOrder(messages.number, order))
-              .limit(count)
-          ).map(fromRow),
-        fromEntry: (e) => fromEntry(e, chat),
-      });
-      const last = page.items[page.items.length - 1];
-      return { data: page.items.map(toMessage), next_cursor: page.more && last ? encodeCursor(last.number) : null };
+      const rows = (from: number | undefined, bound: number | undefined, count: number) =>
+        db.select(columns).from(messages).where(and(live(appId, chat), ...keysetRange(messages.number, order, from, bound))).orderBy(keysetOrder(messages.number, order)).limit(count);
+      const page = await overlayPage<MessageRow>(redis, overlay, { limit, order, after, window: value, readRows: async (...at) => (await rows(...at)).map(fromRow), fromEntry: (e) => fromEntry(e, chat) });
+      return { data: page.items.map(toMessage), next_cursor: page.next_cursor };
     },
   };
 }
