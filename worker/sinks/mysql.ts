@@ -4,7 +4,10 @@
  * FOR UPDATE first), so a redelivered batch changes nothing twice. After the commit, the pending
  * overlay entries that are now persisted leave Redis.
  */
+import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/mysql2";
 import type { PoolConnection } from "mysql2/promise";
+import { applications, chats, messages } from "../../core/db/schema.ts";
 import type { Pool } from "../../core/db/client.ts";
 import { newerState, type ChatEvent, type MessageEvent, type StreamEvent } from "../../core/events.ts";
 import type { Keys } from "../../core/keys.ts";
@@ -39,7 +42,8 @@ function liveDelta(before: RowState | undefined, after: { deletedAt: number | nu
 
 /**
  * Last writer wins by version and a tombstone is never lifted: the value and updated_at change only
- * for a newer version of a live row. MySQL applies the assignments in order, so version is last.
+ * for a newer version of a live row. MySQL applies the assignments left to right, so version and
+ * deleted_at come last, after the columns whose new value depends on their old values.
  */
 const lastWriterWins = (column: "name" | "body") => `
   ${column} = IF(VALUES(version) > version AND deleted_at IS NULL, VALUES(${column}), ${column}),
@@ -50,29 +54,33 @@ const lastWriterWins = (column: "name" | "body") => `
 
 type ChatDelta = { a: number; c: number; delta: number; ts: number };
 
-// Raw mysql2 here, unlike the API's reads: one batch is a handful of multi-row statements (upserts
-// with VALUES(), row-tuple IN lists, FOR UPDATE) that drizzle could only wrap as sql templates.
-/** The steps of one batch, in one transaction. */
+/** The steps of one batch, in one transaction on `conn`; drizzle's query builder where it can say it. */
 function batchSteps(conn: PoolConnection) {
+  const db = drizzle(conn);
+  const chatIs = ([a, c]: [number, number]) => and(eq(chats.applicationId, a), eq(chats.number, c));
   return {
     /** Applications still alive: events of one deleted meanwhile are dropped (its delete cleans up). */
     async liveApplications(appIds: number[]): Promise<Set<number>> {
-      const live = new Set<number>();
-      if (!appIds.length) return live;
-      const [rows] = await conn.query(`SELECT id FROM applications WHERE id IN (?)`, [appIds]);
-      for (const r of rows as { id: number }[]) live.add(Number(r.id));
-      return live;
+      if (!appIds.length) return new Set();
+      const rows = await db.select({ id: applications.id }).from(applications).where(inArray(applications.id, appIds));
+      return new Set(rows.map((r) => Number(r.id)));
     },
 
     /** Every chat the batch touches, locked, with its state before the batch. */
-    async lockChats(chats: [number, number][]): Promise<Map<string, RowState>> {
+    async lockChats(touched: [number, number][]): Promise<Map<string, RowState>> {
       const before = new Map<string, RowState>();
-      if (!chats.length) return before;
-      const [rows] = await conn.query(`SELECT application_id a, number c, version v, deleted_at IS NOT NULL d FROM chats WHERE (application_id, number) IN (?) FOR UPDATE`, [chats]);
-      for (const r of rows as { a: number; c: number; v: number; d: number }[]) before.set(key2(Number(r.a), Number(r.c)), { version: Number(r.v), deleted: !!Number(r.d) });
+      if (!touched.length) return before;
+      const rows = await db
+        .select({ a: chats.applicationId, c: chats.number, v: chats.version, d: sql<number>`${chats.deletedAt} IS NOT NULL` })
+        .from(chats)
+        .where(or(...touched.map(chatIs)))
+        .for("update");
+      for (const r of rows) before.set(key2(Number(r.a), Number(r.c)), { version: Number(r.v), deleted: !!Number(r.d) });
       return before;
     },
 
+    // The two upserts are raw SQL: drizzle writes ON DUPLICATE KEY UPDATE assignments in the table's
+    // column order (version before deleted_at and updated_at), but their meaning depends on their order.
     async upsertChats(events: ChatEvent[]): Promise<void> {
       if (!events.length) return;
       const rows = events.map((e) => [e.appId, e.chat, e.name, 0, e.version, date(e.deletedAt), date(e.createdAt), date(e.updatedAt)]);
@@ -83,11 +91,13 @@ function batchSteps(conn: PoolConnection) {
     async lockMessages(events: MessageEvent[]): Promise<Map<string, RowState>> {
       const byChat = new Map<string, MessageEvent[]>();
       for (const e of events) byChat.set(key2(e.appId, e.chat), [...(byChat.get(key2(e.appId, e.chat)) ?? []), e]);
-      const where = [...byChat.values()].map(() => `(application_id = ? AND chat_number = ? AND number IN (?))`).join(" OR ");
-      const params = [...byChat.values()].flatMap((list) => [list[0]!.appId, list[0]!.chat, list.map((e) => e.number)]);
-      const [rows] = await conn.query(`SELECT application_id a, chat_number c, number n, version v, deleted_at IS NOT NULL d FROM messages WHERE ${where} FOR UPDATE`, params);
+      const rows = await db
+        .select({ a: messages.applicationId, c: messages.chatNumber, n: messages.number, v: messages.version, d: sql<number>`${messages.deletedAt} IS NOT NULL` })
+        .from(messages)
+        .where(or(...[...byChat.values()].map((list) => and(eq(messages.applicationId, list[0]!.appId), eq(messages.chatNumber, list[0]!.chat), inArray(messages.number, list.map((e) => e.number))))))
+        .for("update");
       const before = new Map<string, RowState>();
-      for (const r of rows as { a: number; c: number; n: number; v: number; d: number }[]) before.set(key3(Number(r.a), Number(r.c), Number(r.n)), { version: Number(r.v), deleted: !!Number(r.d) });
+      for (const r of rows) before.set(key3(Number(r.a), Number(r.c), Number(r.n)), { version: Number(r.v), deleted: !!Number(r.d) });
       return before;
     },
 
@@ -100,32 +110,33 @@ function batchSteps(conn: PoolConnection) {
      * A message can overtake its chat's create event (two consumers): a placeholder row (version 0,
      * hidden from reads) carries the count until the chat event fills it in.
      */
-    async placeholders(chats: ChatDelta[]): Promise<void> {
-      if (!chats.length) return;
-      await conn.query(`INSERT IGNORE INTO chats (application_id, number, name, messages_count, version, created_at, updated_at) VALUES ?`, [
-        chats.map((d) => [d.a, d.c, null, 0, 0, new Date(d.ts), new Date(d.ts)]),
-      ]);
+    async placeholders(missing: ChatDelta[]): Promise<void> {
+      if (!missing.length) return;
+      await db
+        .insert(chats)
+        .ignore()
+        .values(missing.map((d) => ({ applicationId: d.a, number: d.c, name: null, messagesCount: 0, version: 0, createdAt: new Date(d.ts), updatedAt: new Date(d.ts) })));
     },
 
     async moveCounts(chatDeltas: ChatDelta[], appDeltas: Map<number, number>): Promise<void> {
       for (const d of chatDeltas) {
         if (!d.delta) continue;
-        const set = d.delta > 0 ? `messages_count = messages_count + ?` : `messages_count = messages_count - LEAST(messages_count, ?)`;
-        await conn.query(`UPDATE chats SET ${set} WHERE application_id = ? AND number = ?`, [Math.abs(d.delta), d.a, d.c]);
+        const count = d.delta > 0 ? sql`${chats.messagesCount} + ${d.delta}` : sql`${chats.messagesCount} - LEAST(${chats.messagesCount}, ${-d.delta})`;
+        await db.update(chats).set({ messagesCount: count }).where(chatIs([d.a, d.c]));
       }
       for (const [appId, delta] of appDeltas) {
         if (!delta) continue;
-        const set = delta > 0 ? `chats_count = chats_count + ?` : `chats_count = chats_count - LEAST(chats_count, ?)`;
-        await conn.query(`UPDATE applications SET ${set} WHERE id = ?`, [Math.abs(delta), appId]);
+        const count = delta > 0 ? sql`${applications.chatsCount} + ${delta}` : sql`${applications.chatsCount} - LEAST(${applications.chatsCount}, ${-delta})`;
+        await db.update(applications).set({ chatsCount: count }).where(eq(applications.id, appId));
       }
     },
 
     /** The messages of deleted chats, and everything of deleted applications. */
-    async removeDeleted(chats: [number, number][], appIds: number[]): Promise<void> {
-      if (chats.length) await conn.query(`DELETE FROM messages WHERE (application_id, chat_number) IN (?)`, [chats]);
-      for (const appId of appIds) {
-        await conn.query(`DELETE FROM messages WHERE application_id = ?`, [appId]);
-        await conn.query(`DELETE FROM chats WHERE application_id = ?`, [appId]);
+    async removeDeleted(deleted: [number, number][], appIds: number[]): Promise<void> {
+      if (deleted.length) await db.delete(messages).where(or(...deleted.map(([a, c]) => and(eq(messages.applicationId, a), eq(messages.chatNumber, c)))));
+      if (appIds.length) {
+        await db.delete(messages).where(inArray(messages.applicationId, appIds));
+        await db.delete(chats).where(inArray(chats.applicationId, appIds));
       }
     },
   };
