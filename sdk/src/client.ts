@@ -12,8 +12,13 @@ export type ChatClientOptions = {
   fetch?: FetchLike;
   /** Milliseconds for each attempt of a request (default 30,000). */
   timeout?: number;
-  /** Retries of network errors, 429 and 5xx (default 2). */
+  /** Retries of network errors, timeouts, 429 and 5xx (default 2); a call's own `maxRetries` overrides it. */
   maxRetries?: number;
+  /**
+   * Longest `Retry-After` in seconds that is waited for before a retry (default 60). When a 429 or
+   * 5xx asks for longer, the call throws its RateLimitError / ServiceUnavailableError at once.
+   */
+  maxRetryAfter?: number;
   /** Headers sent with every request. */
   headers?: Record<string, string>;
 };
@@ -37,6 +42,7 @@ export class ChatClient {
       fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
       timeout: options.timeout ?? 30_000,
       maxRetries: options.maxRetries ?? 2,
+      maxRetryAfter: options.maxRetryAfter ?? 60,
       headers: options.headers ?? {},
     };
     this.applications = new Applications(this.transport, options.adminKey);

@@ -11,15 +11,20 @@ export class ApiError extends Error {
   readonly details: unknown[] | undefined;
   /** The `x-request-id` response header, when the server sent one. */
   readonly requestId: string | undefined;
+  /** The response's headers; undefined when no response was received. */
+  readonly headers: Headers | undefined;
 
-  constructor(status: number, code: string, message: string, details?: unknown[], requestId?: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(status: number, code: string, message: string, details?: unknown[], requestId?: string, options?: ApiErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = status;
     this.code = code;
     this.details = details;
     this.requestId = requestId;
+    this.headers = options?.headers;
   }
 }
+
+export type ApiErrorOptions = { cause?: unknown; headers?: Headers };
 
 /** 400 (and 415): the request was malformed. */
 export class BadRequestError extends ApiError {
@@ -45,18 +50,23 @@ export class PayloadTooLargeError extends ApiError {
 export class ValidationError extends ApiError {
   override name = "ValidationError";
 }
-/** 429: rate limited; `retryAfter` is in seconds. */
+/** 429: rate limited; `retryAfter` is the response's `Retry-After` in seconds. */
 export class RateLimitError extends ApiError {
   override name = "RateLimitError";
   readonly retryAfter: number | undefined;
-  constructor(status: number, code: string, message: string, details?: unknown[], requestId?: string, retryAfter?: number) {
-    super(status, code, message, details, requestId);
+  constructor(status: number, code: string, message: string, details?: unknown[], requestId?: string, retryAfter?: number, options?: ApiErrorOptions) {
+    super(status, code, message, details, requestId, options);
     this.retryAfter = retryAfter;
   }
 }
-/** 503: a dependency of the server is down; retried automatically. */
+/** 503: a dependency of the server is down; retried automatically. `retryAfter` is in seconds. */
 export class ServiceUnavailableError extends ApiError {
   override name = "ServiceUnavailableError";
+  readonly retryAfter: number | undefined;
+  constructor(status: number, code: string, message: string, details?: unknown[], requestId?: string, retryAfter?: number, options?: ApiErrorOptions) {
+    super(status, code, message, details, requestId, options);
+    this.retryAfter = retryAfter;
+  }
 }
 /** No response: the server could not be reached or the connection broke. */
 export class ConnectionError extends ApiError {
@@ -67,7 +77,7 @@ export class TimeoutError extends ApiError {
   override name = "TimeoutError";
 }
 
-type ErrorClass = new (status: number, code: string, message: string, details?: unknown[], requestId?: string) => ApiError;
+type ErrorClass = new (status: number, code: string, message: string, details?: unknown[], requestId?: string, options?: ApiErrorOptions) => ApiError;
 const byStatus: Record<number, ErrorClass> = {
   400: BadRequestError,
   401: AuthenticationError,
@@ -78,8 +88,19 @@ const byStatus: Record<number, ErrorClass> = {
   413: PayloadTooLargeError,
   415: BadRequestError,
   422: ValidationError,
-  503: ServiceUnavailableError,
 };
+
+/**
+ * `Retry-After` in seconds: delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when the
+ * header is missing or unreadable.
+ */
+export function parseRetryAfter(value: string | null): number | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
 
 /** Builds the error for a non-2xx response from its status, headers and (already read) body text. */
 export function errorFromResponse(status: number, headers: Headers, text: string): ApiError {
@@ -93,10 +114,8 @@ export function errorFromResponse(status: number, headers: Headers, text: string
     details = parsed.error?.details;
   } catch {}
   const requestId = headers.get("x-request-id") ?? undefined;
-  if (status === 429) {
-    const retryAfter = Number(headers.get("retry-after"));
-    return new RateLimitError(status, code, message, details, requestId, Number.isFinite(retryAfter) ? retryAfter : undefined);
-  }
+  if (status === 429) return new RateLimitError(status, code, message, details, requestId, parseRetryAfter(headers.get("retry-after")), { headers });
+  if (status === 503) return new ServiceUnavailableError(status, code, message, details, requestId, parseRetryAfter(headers.get("retry-after")), { headers });
   const ErrorType = byStatus[status] ?? ApiError;
-  return new ErrorType(status, code, message, details, requestId);
+  return new ErrorType(status, code, message, details, requestId, { headers });
 }

@@ -1,18 +1,25 @@
 /**
  * One request with the SDK's policies: `/api/v1` prefix, JSON in and out, a per-attempt timeout,
  * the caller's AbortSignal, and retries with exponential backoff and jitter for network errors, 429
- * (honouring Retry-After) and 5xx. Every POST carries an Idempotency-Key (the caller's or a random
- * one) that stays the same across its retries, so a retried create never creates twice.
+ * and 5xx, honouring `Retry-After` up to `maxRetryAfter` seconds (a longer one is not waited for: the
+ * error is thrown). Every POST carries an Idempotency-Key (the caller's or a random one) that stays
+ * the same across its retries, so a retried create never creates twice.
  */
-import { ApiError, ConnectionError, RateLimitError, TimeoutError, errorFromResponse } from "./errors.js";
+import { ApiError, ConnectionError, TimeoutError, errorFromResponse, parseRetryAfter } from "./errors.js";
+import { ApiPromise, type ApiResponse, type WithResponse } from "./response.js";
 
 export type RequestOptions = {
   /** Aborting ends the call with the signal's reason (an AbortError by default); never retried. */
   signal?: AbortSignal;
   /** Milliseconds for each attempt; overrides the client's `timeout`. */
   timeout?: number;
+  /** Retries of this call; overrides the client's `maxRetries`. */
+  maxRetries?: number;
+  /** Longest `Retry-After` (seconds) this call waits for; overrides the client's `maxRetryAfter`. */
+  maxRetryAfter?: number;
   /** For POSTs: the key to send instead of a generated one. */
   idempotencyKey?: string;
+  /** Sent with this call, over the client's `headers` (e.g. your own `x-request-id`). */
   headers?: Record<string, string>;
 };
 
@@ -24,6 +31,8 @@ export type Transport = {
   fetch: FetchLike;
   timeout: number;
   maxRetries: number;
+  /** Seconds. */
+  maxRetryAfter: number;
   headers: Record<string, string>;
 };
 
@@ -34,8 +43,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
   });
 
-function backoff(attempt: number, error: ApiError): number {
-  if (error instanceof RateLimitError && error.retryAfter !== undefined) return error.retryAfter * 1000;
+/** Exponential backoff with jitter: 125–250 ms, 250–500 ms, … up to 4–8 s. */
+function backoff(attempt: number): number {
   const base = Math.min(8000, 250 * 2 ** attempt);
   return base / 2 + Math.random() * (base / 2);
 }
@@ -61,22 +70,26 @@ export function url(transport: Transport, path: string, query?: Record<string, s
   return `${transport.baseUrl.replace(/\/+$/, "")}/api/v1${path}${qs ? `?${qs}` : ""}`;
 }
 
-/** Sends one request (with retries) and returns the parsed JSON body, or undefined for 204. */
-export async function request<T>(
+/** Sends one request (with retries); resolves to the parsed JSON body (undefined for 204) and the response. */
+export async function requestWithResponse<T>(
   transport: Transport,
   method: string,
   path: string,
   init: { query?: Record<string, string | number | undefined>; body?: unknown; headers?: Record<string, string> } = {},
   options: RequestOptions = {},
-): Promise<T> {
+): Promise<WithResponse<T>> {
   const headers: Record<string, string> = { accept: "application/json", ...transport.headers, ...init.headers, ...options.headers };
   if (init.body !== undefined) headers["content-type"] = "application/json";
-  if (method === "POST") headers["idempotency-key"] = options.idempotencyKey ?? randomKey();
+  const idempotencyKey = method === "POST" ? (options.idempotencyKey ?? randomKey()) : undefined;
+  if (idempotencyKey !== undefined) headers["idempotency-key"] = idempotencyKey;
   const timeout = options.timeout ?? transport.timeout;
+  const maxRetries = options.maxRetries ?? transport.maxRetries;
+  const maxRetryAfter = options.maxRetryAfter ?? transport.maxRetryAfter;
   const target = url(transport, path, init.query);
 
   for (let attempt = 0; ; attempt++) {
     let error: ApiError;
+    let retryAfter: number | undefined;
     const deadline = AbortSignal.timeout(timeout);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     try {
@@ -87,8 +100,19 @@ export async function request<T>(
         signal,
       });
       const text = await response.text();
-      if (response.ok) return (text ? JSON.parse(text) : undefined) as T;
+      if (response.ok) {
+        const info: ApiResponse = {
+          status: response.status,
+          headers: response.headers,
+          requestId: response.headers.get("x-request-id") ?? undefined,
+          url: target,
+          attempts: attempt + 1,
+          idempotencyKey,
+        };
+        return { data: (text ? JSON.parse(text) : undefined) as T, response: info };
+      }
       error = errorFromResponse(response.status, response.headers, text);
+      retryAfter = parseRetryAfter(response.headers.get("retry-after"));
     } catch (cause) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (cause instanceof ApiError) throw cause;
@@ -96,7 +120,20 @@ export async function request<T>(
         ? new TimeoutError(0, "timeout", `no response within ${timeout} ms`, undefined, undefined, { cause })
         : new ConnectionError(0, "connection_error", `could not reach ${transport.baseUrl}: ${(cause as Error)?.message ?? cause}`, undefined, undefined, { cause });
     }
-    if (attempt >= transport.maxRetries || !retryable(error)) throw error;
-    await sleep(backoff(attempt, error), options.signal);
+    if (attempt >= maxRetries || !retryable(error)) throw error;
+    // A server asking for a longer wait than the caller accepts gets its error thrown, not a sleep.
+    if (retryAfter !== undefined && retryAfter > maxRetryAfter) throw error;
+    await sleep(retryAfter !== undefined ? retryAfter * 1000 : backoff(attempt), options.signal);
   }
+}
+
+/** `requestWithResponse` as an ApiPromise: awaits to the body, `.withResponse()` gives both. */
+export function request<T>(
+  transport: Transport,
+  method: string,
+  path: string,
+  init: { query?: Record<string, string | number | undefined>; body?: unknown; headers?: Record<string, string> } = {},
+  options: RequestOptions = {},
+): ApiPromise<T> {
+  return new ApiPromise(requestWithResponse<T>(transport, method, path, init, options));
 }

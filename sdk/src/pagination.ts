@@ -1,24 +1,39 @@
 /**
- * A page of a list or search: `data` and `next_cursor` as on the wire, and also an async iterable
- * over every item of every following page, fetched lazily, one page at a time.
+ * A page of a list or search: `data` and `next_cursor` as on the wire, the HTTP `response` it came
+ * from, and also an async iterable over every item of every following page, fetched lazily, one page
+ * at a time.
  */
+import { ApiPromise, type ApiResponse, type WithResponse } from "./response.js";
+
 export type PageData<T> = { data: T[]; next_cursor: string | null };
+
+/** Fetches the page after `cursor` (the first page when undefined). */
+export type PageFetcher<T> = (cursor?: string) => Promise<WithResponse<PageData<T>>>;
 
 export class Page<T> implements PageData<T>, AsyncIterable<T> {
   readonly data: T[];
   readonly next_cursor: string | null;
+  // Private fields: a page spreads, compares and serialises as `{ data, next_cursor }` only.
+  readonly #response: ApiResponse;
+  readonly #fetchPage: PageFetcher<T>;
 
-  constructor(
-    page: PageData<T>,
-    private readonly fetchPage: (cursor: string) => Promise<PageData<T>>,
-  ) {
+  constructor(page: PageData<T>, response: ApiResponse, fetchPage: PageFetcher<T>) {
     this.data = page.data;
     this.next_cursor = page.next_cursor;
+    this.#response = response;
+    this.#fetchPage = fetchPage;
+  }
+
+  /** The HTTP response this page came from (status, headers, requestId). */
+  get response(): ApiResponse {
+    return this.#response;
   }
 
   /** The next page, or null after the last one. */
   async nextPage(): Promise<Page<T> | null> {
-    return this.next_cursor === null ? null : new Page(await this.fetchPage(this.next_cursor), this.fetchPage);
+    if (this.next_cursor === null) return null;
+    const { data, response } = await this.#fetchPage(this.next_cursor);
+    return new Page(data, response, this.#fetchPage);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
@@ -39,4 +54,9 @@ export class Page<T> implements PageData<T>, AsyncIterable<T> {
     }
     return items;
   }
+}
+
+/** The first page of a list, as an ApiPromise (`.withResponse()` gives the page and its response). */
+export function firstPage<T>(fetchPage: PageFetcher<T>): ApiPromise<Page<T>> {
+  return new ApiPromise(fetchPage().then(({ data, response }) => ({ data: new Page(data, response, fetchPage), response })));
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   ApiError,
+  ApiPromise,
   AuthenticationError,
   BadRequestError,
   ChatClient,
@@ -12,6 +13,7 @@ import {
   ServiceUnavailableError,
   TimeoutError,
   ValidationError,
+  type FetchLike,
 } from "../../sdk/src/index.ts";
 import { sharedStack, startApi, type Api } from "../support/processes.ts";
 import { drained, searchable } from "../support/stack.ts";
@@ -199,6 +201,204 @@ describe("retries", () => {
       expect(attempts).toBe(3);
     } finally {
       failing.stop();
+    }
+  });
+});
+
+/** A fetch that counts the requests it sends (`attempts.count`). */
+function counting(): { fetch: FetchLike; attempts: { count: number } } {
+  const attempts = { count: 0 };
+  return { attempts, fetch: (input, init) => (attempts.count++, fetch(input, init)) };
+}
+
+/** A stand-in server answering from a script of responses, one per request, counting them. */
+function standIn(answers: (() => Response)[]) {
+  let served = 0;
+  const server = Bun.serve({ port: 0, fetch: () => (answers[Math.min(served++, answers.length - 1)] ?? (() => new Response("{}")))() });
+  return { url: `http://127.0.0.1:${server.port}`, served: () => served, stop: () => server.stop(true) };
+}
+
+const errorBody = (code: string) => JSON.stringify({ error: { code, message: code } });
+
+describe("per-call retries and the Retry-After cap", () => {
+  test("a call's maxRetries overrides the client's, both ways (503 from an API whose Redis is down)", async () => {
+    const broken: Api = await startApi({ REDIS_URL: "redis://127.0.0.1:1/0" });
+    try {
+      const { token } = await client.applications.create({ name: "per-call retries" });
+      const { fetch, attempts } = counting();
+      const patient = new ChatClient({ baseUrl: broken.url, fetch }); // maxRetries 2 by default
+      const once = await patient.chats(token).list({}, { maxRetries: 0 }).catch((e) => e);
+      expect(once).toBeInstanceOf(ServiceUnavailableError);
+      expect([once.status, once.retryAfter, attempts.count]).toEqual([503, 1, 1]);
+
+      attempts.count = 0;
+      const started = Date.now();
+      const thrice = await patient.chats(token).list().catch((e) => e);
+      expect(thrice).toBeInstanceOf(ServiceUnavailableError);
+      expect(attempts.count).toBe(3);
+      // Retry-After: 1 was honoured before each retry.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+
+      attempts.count = 0;
+      const impatient = new ChatClient({ baseUrl: broken.url, fetch, maxRetries: 0 });
+      expect(await impatient.chats(token).get(1, { maxRetries: 1 }).catch((e) => e)).toBeInstanceOf(ServiceUnavailableError);
+      expect(attempts.count).toBe(2);
+    } finally {
+      await broken.stop("SIGKILL");
+    }
+  }, 30_000);
+
+  test("429 from the real API: maxRetries 0 throws at once; a Retry-After over the cap throws; the default waits it out", async () => {
+    // 30 a minute: a burst of 30, then one every 2 s, so a refusal says Retry-After 1 or 2.
+    const limited: Api = await startApi({ RATE_LIMIT_PER_MINUTE: "30" });
+    try {
+      const { token } = await client.applications.create({ name: "per-call 429" });
+      const { fetch, attempts } = counting();
+      const limitedClient = new ChatClient({ baseUrl: limited.url, fetch });
+      let refused: unknown;
+      let calls = 0;
+      for (const deadline = Date.now() + 20_000; !refused && Date.now() < deadline; calls++) {
+        refused = await limitedClient.applications.get(token, { maxRetries: 0 }).then(() => undefined, (e) => e);
+      }
+      expect(refused).toBeInstanceOf(RateLimitError);
+      expect(attempts.count).toBe(calls);
+      const retryAfter = (refused as RateLimitError).retryAfter!;
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(2);
+
+      // The server asks for 1-2 s, more than this client accepts: thrown without waiting or retrying.
+      attempts.count = 0;
+      const capped = new ChatClient({ baseUrl: limited.url, fetch, maxRetryAfter: 0.5 });
+      const started = Date.now();
+      const overCap = await capped.applications.get(token).catch((e) => e);
+      expect(overCap).toBeInstanceOf(RateLimitError);
+      expect(attempts.count).toBe(1);
+      expect(Date.now() - started).toBeLessThan(500);
+
+      // The defaults (2 retries, cap 60 s) wait the Retry-After and get through.
+      attempts.count = 0;
+      const { data, response } = await limitedClient.applications.get(token).withResponse();
+      expect(data.token).toBe(token);
+      expect(response.status).toBe(200);
+      expect(response.attempts).toBeGreaterThanOrEqual(2);
+      expect(response.attempts).toBe(attempts.count);
+    } finally {
+      await limited.stop();
+    }
+  }, 30_000);
+
+  test("a Retry-After longer than maxRetryAfter (default 60 s) is not waited for, in seconds or as a date", async () => {
+    const later = new Date(Date.now() + 2 * 3600_000).toUTCString();
+    const server = standIn([
+      () => new Response(errorBody("service_unavailable"), { status: 503, headers: { "retry-after": "3600", "x-request-id": "stand-in-1" } }),
+      () => new Response(errorBody("rate_limited"), { status: 429, headers: { "retry-after": later } }),
+      () => new Response(errorBody("service_unavailable"), { status: 503, headers: { "retry-after": "1" } }),
+      () => new Response(errorBody("service_unavailable"), { status: 503, headers: { "retry-after": "1" } }),
+      () => new Response(JSON.stringify({ token: "t", name: "ok" }), { status: 200 }),
+    ]);
+    try {
+      const patient = new ChatClient({ baseUrl: server.url, maxRetries: 5 });
+      const started = Date.now();
+      const unavailable = await patient.applications.get("t").catch((e) => e);
+      expect(unavailable).toBeInstanceOf(ServiceUnavailableError);
+      expect([unavailable.retryAfter, unavailable.requestId, unavailable.headers.get("retry-after")]).toEqual([3600, "stand-in-1", "3600"]);
+      expect(server.served()).toBe(1);
+
+      const limited = await patient.applications.get("t").catch((e) => e);
+      expect(limited).toBeInstanceOf(RateLimitError);
+      expect(limited.retryAfter).toBeGreaterThan(7000);
+      expect(server.served()).toBe(2);
+      expect(Date.now() - started).toBeLessThan(1000);
+
+      // A call's maxRetryAfter overrides the client's: 0 accepts no wait at all.
+      expect(await patient.applications.get("t", { maxRetryAfter: 0 }).catch((e) => e)).toBeInstanceOf(ServiceUnavailableError);
+      expect(server.served()).toBe(3);
+      // Under the cap, Retry-After is waited for and the call retried.
+      const { data, response } = await patient.applications.get("t").withResponse();
+      expect([data.name, response.status, response.attempts, server.served()]).toEqual(["ok", 200, 2, 5]);
+    } finally {
+      server.stop();
+    }
+  });
+});
+
+describe("raw responses", () => {
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+  test("withResponse on a create: status 201, Location, the x-request-id sent, attempts and the idempotency key", async () => {
+    const call = client.applications.create({ name: "raw" }, { headers: { "x-request-id": "sdk-raw-app" } });
+    expect(call).toBeInstanceOf(Promise);
+    expect(call).toBeInstanceOf(ApiPromise);
+    const { data: app, response } = await call.withResponse();
+    expect(await call).toEqual(app);
+    expect(response.status).toBe(201);
+    expect(response.headers.get("location")).toBe(`/api/v1/applications/${app.token}`);
+    expect(response.requestId).toBe("sdk-raw-app");
+    expect(response.url).toBe(`${base}/api/v1/applications`);
+    expect(response.attempts).toBe(1);
+    expect(response.idempotencyKey).toMatch(uuid);
+
+    const chats = client.chats(app.token);
+    const first = await chats.create({ name: "general" }, { idempotencyKey: "raw-chat", headers: { "x-request-id": "sdk-raw-chat" } }).withResponse();
+    expect([first.response.status, first.response.requestId, first.response.idempotencyKey]).toEqual([201, "sdk-raw-chat", "raw-chat"]);
+    expect(first.response.headers.get("location")).toBe(`/api/v1/applications/${app.token}/chats/${first.data.number}`);
+    expect(first.response.headers.get("idempotent-replayed")).toBeNull();
+    const replay = await chats.create({ name: "general" }, { idempotencyKey: "raw-chat" }).withResponse();
+    expect([replay.data.number, replay.response.status, replay.response.headers.get("idempotent-replayed")]).toEqual([first.data.number, 201, "true"]);
+
+    const messages = client.messages(app.token, first.data.number);
+    const sent = await messages.create({ body: "raw hello" }, { headers: { "x-request-id": "sdk-raw-message" } }).withResponse();
+    expect([sent.data.body, sent.response.status, sent.response.requestId]).toEqual(["raw hello", 201, "sdk-raw-message"]);
+    expect(sent.response.headers.get("location")).toBe(`/api/v1/applications/${app.token}/chats/${first.data.number}/messages/${sent.data.number}`);
+
+    const read = await messages.get(sent.data.number).withResponse();
+    expect([read.response.status, read.response.idempotencyKey, typeof read.response.requestId]).toEqual([200, undefined, "string"]);
+    const removed = await messages.delete(sent.data.number).withResponse();
+    expect([removed.data, removed.response.status]).toEqual([undefined, 204]);
+  });
+
+  test("every page exposes its own response; withResponse on list gives the first page's", async () => {
+    const { token } = await client.applications.create({ name: "raw pages" });
+    await client.chats(token).create();
+    const messages = client.messages(token, 1);
+    for (let i = 1; i <= 5; i++) await messages.create({ body: `m${i}` });
+    const { data: page, response } = await messages.list({ limit: 2 }).withResponse();
+    expect(page.response).toBe(response);
+    expect(response.status).toBe(200);
+    expect(response.url).toContain("limit=2");
+    const second = (await page.nextPage())!;
+    expect(second.response.status).toBe(200);
+    expect(second.response.url).toContain(`cursor=${encodeURIComponent(page.next_cursor!)}`);
+    expect(second.response.requestId).toBeString();
+    expect(second.response.requestId).not.toBe(response.requestId);
+    // A page still compares and serialises as the wire object.
+    expect(JSON.parse(JSON.stringify(second))).toEqual({ data: second.data, next_cursor: second.next_cursor });
+    expect({ ...second }).toEqual({ data: second.data, next_cursor: second.next_cursor });
+    const hits = await messages.search("zzzz-nothing");
+    expect([hits.data, hits.response.status]).toEqual([[], 200]);
+  });
+
+  test("a failed call rejects await and withResponse alike, with the response's headers; no unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", listener);
+    try {
+      const { token } = await client.applications.create({ name: "raw errors" });
+      const call = client.chats(token).get(99, { headers: { "x-request-id": "sdk-raw-404" } });
+      const viaResponse = await call.withResponse().catch((e) => e);
+      expect(viaResponse).toBeInstanceOf(NotFoundError);
+      expect([viaResponse.requestId, viaResponse.headers.get("x-request-id")]).toEqual(["sdk-raw-404", "sdk-raw-404"]);
+      expect(await call.catch((e) => e)).toBe(viaResponse);
+      expect(await call.then(() => "resolved", () => "rejected")).toBe("rejected");
+      let settled = false;
+      await call.finally(() => (settled = true)).catch(() => {});
+      expect(settled).toBe(true);
+      // Only withResponse observed: nothing else may reject unobserved.
+      await client.chats(token).get(98).withResponse().catch(() => {});
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", listener);
     }
   });
 });

@@ -1,5 +1,6 @@
-import { request, type RequestOptions, type Transport } from "../http.js";
-import { Page, type PageData } from "../pagination.js";
+import { request, requestWithResponse, type RequestOptions, type Transport } from "../http.js";
+import { firstPage, type Page, type PageData } from "../pagination.js";
+import type { ApiPromise } from "../response.js";
 import type { Application, ApplicationInput } from "../types.gen.js";
 import type { ListParams } from "./chats.js";
 
@@ -10,27 +11,27 @@ export class Applications {
     private readonly adminKey: string | undefined,
   ) {}
 
-  create(input: ApplicationInput, options?: RequestOptions): Promise<Application> {
+  create(input: ApplicationInput, options?: RequestOptions): ApiPromise<Application> {
     return request(this.transport, "POST", "/applications", { body: input }, options);
   }
 
-  get(token: string, options?: RequestOptions): Promise<Application> {
+  get(token: string, options?: RequestOptions): ApiPromise<Application> {
     return request(this.transport, "GET", `/applications/${encodeURIComponent(token)}`, {}, options);
   }
 
-  update(token: string, input: ApplicationInput, options?: RequestOptions): Promise<Application> {
+  update(token: string, input: ApplicationInput, options?: RequestOptions): ApiPromise<Application> {
     return request(this.transport, "PATCH", `/applications/${encodeURIComponent(token)}`, { body: input }, options);
   }
 
-  async delete(token: string, options?: RequestOptions): Promise<void> {
-    await request(this.transport, "DELETE", `/applications/${encodeURIComponent(token)}`, {}, options);
+  delete(token: string, options?: RequestOptions): ApiPromise<void> {
+    return request(this.transport, "DELETE", `/applications/${encodeURIComponent(token)}`, {}, options);
   }
 
   /** Every application (admin): a page that also iterates over all following pages. */
-  async list(params: ListParams = {}, options?: RequestOptions): Promise<Page<Application>> {
+  list(params: ListParams = {}, options?: RequestOptions): ApiPromise<Page<Application>> {
     const headers: Record<string, string> = this.adminKey ? { authorization: `Bearer ${this.adminKey}` } : {};
     const fetchPage = (cursor?: string) =>
-      request<PageData<Application>>(this.transport, "GET", "/applications", { query: { ...params, cursor: cursor ?? params.cursor }, headers }, options);
-    return new Page(await fetchPage(), fetchPage);
+      requestWithResponse<PageData<Application>>(this.transport, "GET", "/applications", { query: { ...params, cursor: cursor ?? params.cursor }, headers }, options);
+    return firstPage(fetchPage);
   }
 }

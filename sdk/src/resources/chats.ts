@@ -1,5 +1,6 @@
-import { request, type RequestOptions, type Transport } from "../http.js";
-import { Page, type PageData } from "../pagination.js";
+import { request, requestWithResponse, type RequestOptions, type Transport } from "../http.js";
+import { firstPage, type Page, type PageData } from "../pagination.js";
+import type { ApiPromise } from "../response.js";
 import type { Chat, ChatCreateInput, ChatUpdateInput } from "../types.gen.js";
 
 export type ListParams = { limit?: number; order?: "asc" | "desc"; cursor?: string };
@@ -15,24 +16,24 @@ export class Chats {
     this.base = `/applications/${encodeURIComponent(token)}/chats`;
   }
 
-  create(input: ChatCreateInput = {}, options?: RequestOptions): Promise<Chat> {
+  create(input: ChatCreateInput = {}, options?: RequestOptions): ApiPromise<Chat> {
     return request(this.transport, "POST", this.base, { body: input }, options);
   }
 
-  get(number: number, options?: RequestOptions): Promise<Chat> {
+  get(number: number, options?: RequestOptions): ApiPromise<Chat> {
     return request(this.transport, "GET", `${this.base}/${number}`, {}, options);
   }
 
-  update(number: number, input: ChatUpdateInput, options?: RequestOptions): Promise<Chat> {
+  update(number: number, input: ChatUpdateInput, options?: RequestOptions): ApiPromise<Chat> {
     return request(this.transport, "PATCH", `${this.base}/${number}`, { body: input }, options);
   }
 
-  async delete(number: number, options?: RequestOptions): Promise<void> {
-    await request(this.transport, "DELETE", `${this.base}/${number}`, {}, options);
+  delete(number: number, options?: RequestOptions): ApiPromise<void> {
+    return request(this.transport, "DELETE", `${this.base}/${number}`, {}, options);
   }
 
-  async list(params: ListParams = {}, options?: RequestOptions): Promise<Page<Chat>> {
-    const fetchPage = (cursor?: string) => request<PageData<Chat>>(this.transport, "GET", this.base, { query: { ...params, cursor: cursor ?? params.cursor } }, options);
-    return new Page(await fetchPage(), fetchPage);
+  list(params: ListParams = {}, options?: RequestOptions): ApiPromise<Page<Chat>> {
+    const fetchPage = (cursor?: string) => requestWithResponse<PageData<Chat>>(this.transport, "GET", this.base, { query: { ...params, cursor: cursor ?? params.cursor } }, options);
+    return firstPage(fetchPage);
   }
 }
