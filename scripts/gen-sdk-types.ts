@@ -9,7 +9,7 @@ import { ErrorEnvelope } from "../server/common/models.ts";
 import { Application, ApplicationInput } from "../server/features/applications/model.ts";
 import { Chat, ChatCreate, ChatUpdate } from "../server/features/chats/model.ts";
 import { Message, MessageInput } from "../server/features/messages/model.ts";
-import { SearchHit } from "../server/features/search/routes.ts";
+import { SearchHit } from "../server/features/search/model.ts";
 
 export const target = join(import.meta.dir, "../sdk/src/types.gen.ts");
 

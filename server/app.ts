@@ -61,9 +61,27 @@ export function buildApp(deps: Deps) {
           info: {
             title: "Chat API",
             version: "1.0.0",
-            description: "Multi-tenant chat backend: applications, numbered chats and messages, search, live events.",
+            description:
+              "Multi-tenant chat backend: applications, numbered chats and messages, search, live events. " +
+              "Bodies are JSON (form-urlencoded and multipart are accepted too), at most 64 KiB. " +
+              "Every error is `{ error: { code, message, details? } }`; a method a path does not serve is a 405 with `Allow`. " +
+              "POSTs take an `Idempotency-Key`: a repeat within 24 h returns the original response. " +
+              "Every response carries `X-Request-Id`.",
           },
-          components: { securitySchemes: { adminKey: { type: "http", scheme: "bearer", description: "ADMIN_API_KEY" } } },
+          servers: [{ url: "/", description: "this server" }],
+          tags: [
+            { name: "applications", description: "An application and its secret token" },
+            { name: "chats", description: "Chats of an application, numbered 1, 2, 3 …" },
+            { name: "messages", description: "Messages of a chat, numbered 1, 2, 3 …" },
+            { name: "search", description: "Partial-word search in a chat's messages" },
+            { name: "events", description: "Live message events: Server-Sent Events or WebSocket" },
+            { name: "operations", description: "Health, readiness and metrics" },
+          ],
+          components: {
+            securitySchemes: {
+              adminKey: { type: "http", scheme: "bearer", description: "The server's ADMIN_API_KEY, for GET /api/v1/applications" },
+            },
+          },
         },
       }),
     )

@@ -2,6 +2,12 @@
 import { t, type TSchema } from "elysia";
 import "./text.ts";
 
+/**
+ * Names a schema for OpenAPI: server/openapi.ts publishes it under `components.schemas.<name>`
+ * and refers to it with `$ref` wherever a route uses it (the `$id` is Elysia's own convention).
+ */
+export const component = (name: string) => ({ $id: `#/components/schemas/${name}` });
+
 export const ErrorEnvelope = t.Object(
   {
     error: t.Object({
@@ -10,7 +16,7 @@ export const ErrorEnvelope = t.Object(
       details: t.Optional(t.Array(t.Unknown())),
     }),
   },
-  { description: "Every error has this shape (SPEC §3.5)." },
+  { ...component("Error"), description: "Every error has this shape (SPEC §3.5)." },
 );
 
 export const ListQuery = t.Object({
@@ -19,8 +25,12 @@ export const ListQuery = t.Object({
   order: t.Optional(t.Union([t.Literal("asc"), t.Literal("desc")], { default: "asc", description: "by number" })),
 });
 
-export const Page = <T extends TSchema>(item: T) =>
-  t.Object({ data: t.Array(item), next_cursor: t.Union([t.String(), t.Null()]) });
+/** A list page (SPEC §3.2); `name` publishes it as an OpenAPI component. */
+export const Page = <T extends TSchema>(item: T, name?: string, description?: string) =>
+  t.Object(
+    { data: t.Array(item), next_cursor: t.Union([t.String(), t.Null()], { description: "cursor of the next page; null on the last page" }) },
+    { ...(name ? component(name) : {}), ...(description ? { description } : {}) },
+  );
 
 export const Timestamp = t.String({ format: "date-time", description: "ISO-8601, UTC" });
 

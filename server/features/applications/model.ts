@@ -1,5 +1,5 @@
 import { t } from "elysia";
-import { Timestamp } from "../../common/models.ts";
+import { Page, Timestamp, component } from "../../common/models.ts";
 
 export const Application = t.Object(
   {
@@ -9,9 +9,14 @@ export const Application = t.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
   },
-  { $id: "#/components/schemas/Application" },
+  { ...component("Application"), description: "An application; its secret token addresses it and everything under it" },
 );
 
-export const ApplicationInput = t.Object({
-  name: t.String({ format: "name", description: "1..255 Unicode code points, one line, not blank" }),
-});
+export const ApplicationInput = t.Object(
+  {
+    name: t.String({ format: "name", description: "1..255 Unicode code points, one line, not blank" }),
+  },
+  { ...component("ApplicationInput"), description: "The name of an application (JSON; form data is accepted too)" },
+);
+
+export const ApplicationPage = Page(Application, "ApplicationPage", "A page of applications, by creation");

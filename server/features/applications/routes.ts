@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia, t } from "elysia";
 import type { Deps } from "../../deps.ts";
-import { IdempotencyHeaders, ListQuery, Page, TokenParams, errors } from "../../common/models.ts";
+import { IdempotencyHeaders, ListQuery, TokenParams, errors } from "../../common/models.ts";
 import { tokenParam } from "../../common/params.ts";
 import { forbidden, unauthorized } from "../../errors.ts";
 import { fingerprint, idempotencyKey } from "../../common/idempotency.ts";
-import { Application, ApplicationInput } from "./model.ts";
+import { Application, ApplicationInput, ApplicationPage } from "./model.ts";
 import type { Services } from "../../services.ts";
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
@@ -37,26 +37,26 @@ export function applicationRoutes(deps: Deps, { applications: service }: Service
       {
         body: ApplicationInput,
         headers: IdempotencyHeaders,
-        response: { 201: Application, ...errors(400, 409, 413, 415, 422, 429, 503) },
-        detail: { tags, summary: "Create an application", description: "Returns the application with its secret token." },
+        response: { 201: Application, ...errors(400, 409, 413, 415, 422, 503) },
+        detail: { tags, operationId: "applications.create", summary: "Create an application", description: "Returns the application with its secret token." },
       },
     )
     .get("/:token", ({ params }) => service.get(tokenParam(params.token)), {
       params: TokenParams,
-      response: { 200: Application, ...errors(404, 429, 503) },
-      detail: { tags, summary: "Get an application" },
+      response: { 200: Application, ...errors(400, 404, 429, 503) },
+      detail: { tags, operationId: "applications.get", summary: "Get an application" },
     })
     .patch("/:token", ({ params, body }) => service.update(tokenParam(params.token), body.name), {
       params: TokenParams,
       body: ApplicationInput,
       response: { 200: Application, ...errors(400, 404, 413, 415, 422, 429, 503) },
-      detail: { tags, summary: "Rename an application" },
+      detail: { tags, operationId: "applications.update", summary: "Rename an application" },
     })
     .put("/:token", ({ params, body }) => service.update(tokenParam(params.token), body.name), {
       params: TokenParams,
       body: ApplicationInput,
       response: { 200: Application, ...errors(400, 404, 413, 415, 422, 429, 503) },
-      detail: { tags, summary: "Rename an application (same as PATCH)" },
+      detail: { tags, operationId: "applications.replace", summary: "Rename an application (same as PATCH)" },
     })
     .delete(
       "/:token",
@@ -66,8 +66,9 @@ export function applicationRoutes(deps: Deps, { applications: service }: Service
       },
       {
         params: TokenParams,
-        response: { 204: t.Void(), ...errors(404, 429, 503) },
-        detail: { tags, summary: "Delete an application with its chats, messages and index entries" },
+        // A DELETE may carry a body, which is read (and refused) like any other.
+        response: { 204: t.Void(), ...errors(400, 404, 413, 415, 422, 429, 503) },
+        detail: { tags, operationId: "applications.delete", summary: "Delete an application with its chats, messages and index entries" },
       },
     );
 
@@ -80,8 +81,14 @@ export function applicationRoutes(deps: Deps, { applications: service }: Service
     },
     {
       query: ListQuery,
-      response: { 200: Page(Application), ...errors(400, 401, 403, 503) },
-      detail: { tags, summary: "List all applications (admin)", security: [{ adminKey: [] }] },
+      response: { 200: ApplicationPage, ...errors(400, 401, 403, 503) },
+      detail: {
+        tags,
+        operationId: "applications.list",
+        summary: "List all applications (admin)",
+        description: "Needs `Authorization: Bearer <ADMIN_API_KEY>`; the route exists only when ADMIN_API_KEY is set.",
+        security: [{ adminKey: [] }],
+      },
     },
   );
 }

@@ -1,5 +1,5 @@
 import { t } from "elysia";
-import { Timestamp } from "../../common/models.ts";
+import { Page, Timestamp, component } from "../../common/models.ts";
 
 export const Chat = t.Object(
   {
@@ -9,12 +9,20 @@ export const Chat = t.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
   },
-  { $id: "#/components/schemas/Chat" },
+  { ...component("Chat"), description: "A chat of an application, addressed by its number" },
 );
 
 const Name = t.String({ format: "name", description: "1..255 Unicode code points, one line, not blank" });
 
-export const ChatCreate = t.Object({ name: t.Optional(t.Union([Name, t.Null()])) });
-export const ChatUpdate = t.Object({ name: t.Union([Name, t.Null()]) });
+export const ChatCreate = t.Object(
+  { name: t.Optional(t.Union([Name, t.Null()])) },
+  { ...component("ChatCreateInput"), description: "A new chat; the name is optional (JSON; form data is accepted too)" },
+);
+export const ChatUpdate = t.Object(
+  { name: t.Union([Name, t.Null()]) },
+  { ...component("ChatUpdateInput"), description: "A chat's new name; null clears it (JSON; form data is accepted too)" },
+);
+
+export const ChatPage = Page(Chat, "ChatPage", "A page of chats, by number");
 
 export const ChatParams = t.Object({ token: t.String(), chat: t.String({ description: "chat number" }) });

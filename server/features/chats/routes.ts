@@ -1,10 +1,10 @@
 import { Elysia, t } from "elysia";
 import type { Deps } from "../../deps.ts";
-import { IdempotencyHeaders, ListQuery, Page, TokenParams, errors } from "../../common/models.ts";
+import { IdempotencyHeaders, ListQuery, TokenParams, errors } from "../../common/models.ts";
 import { numberParam, tokenParam } from "../../common/params.ts";
 import { fingerprint, idempotencyKey } from "../../common/idempotency.ts";
 import { validationFailed } from "../../errors.ts";
-import { Chat, ChatCreate, ChatParams, ChatUpdate } from "./model.ts";
+import { Chat, ChatCreate, ChatPage, ChatParams, ChatUpdate } from "./model.ts";
 import type { Services } from "../../services.ts";
 
 
@@ -34,31 +34,31 @@ export function chatRoutes(deps: Deps, { chats: service }: Services) {
         headers: IdempotencyHeaders,
         body: ChatCreate,
         response: { 201: Chat, ...errors(400, 404, 409, 413, 415, 422, 429, 503) },
-        detail: { tags, summary: "Create a chat", description: "The next chat number of the application is allocated atomically." },
+        detail: { tags, operationId: "chats.create", summary: "Create a chat", description: "The next chat number of the application is allocated atomically." },
       },
     )
     .get("/", ({ params: p, query }) => service.list(tokenParam(p.token), query.limit ?? 25, query.order ?? "asc", query.cursor), {
       params: TokenParams,
       query: ListQuery,
-      response: { 200: Page(Chat), ...errors(400, 404, 429, 503) },
-      detail: { tags, summary: "List chats" },
+      response: { 200: ChatPage, ...errors(400, 404, 429, 503) },
+      detail: { tags, operationId: "chats.list", summary: "List chats" },
     })
     .get("/:chat", ({ params: p }) => service.get(...params(p)), {
       params: ChatParams,
-      response: { 200: Chat, ...errors(404, 429, 503) },
-      detail: { tags, summary: "Get a chat" },
+      response: { 200: Chat, ...errors(400, 404, 429, 503) },
+      detail: { tags, operationId: "chats.get", summary: "Get a chat" },
     })
     .patch("/:chat", update, {
       params: ChatParams,
       body: ChatUpdate,
       response: { 200: Chat, ...errors(400, 404, 413, 415, 422, 429, 503) },
-      detail: { tags, summary: "Rename a chat (null clears the name)" },
+      detail: { tags, operationId: "chats.update", summary: "Rename a chat (null clears the name)" },
     })
     .put("/:chat", update, {
       params: ChatParams,
       body: ChatUpdate,
       response: { 200: Chat, ...errors(400, 404, 413, 415, 422, 429, 503) },
-      detail: { tags, summary: "Rename a chat (same as PATCH)" },
+      detail: { tags, operationId: "chats.replace", summary: "Rename a chat (same as PATCH)" },
     })
     .delete(
       "/:chat",
@@ -68,8 +68,9 @@ export function chatRoutes(deps: Deps, { chats: service }: Services) {
       },
       {
         params: ChatParams,
-        response: { 204: t.Void(), ...errors(404, 429, 503) },
-        detail: { tags, summary: "Delete a chat and its messages" },
+        // A DELETE may carry a body, which is read (and refused) like any other.
+        response: { 204: t.Void(), ...errors(400, 404, 413, 415, 422, 429, 503) },
+        detail: { tags, operationId: "chats.delete", summary: "Delete a chat and its messages" },
       },
     );
 }

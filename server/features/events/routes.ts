@@ -67,9 +67,10 @@ export function eventRoutes(deps: Deps, { guard }: Services, fanout: Fanout) {
       {
         params: ChatParams,
         headers: t.Object({ "last-event-id": t.Optional(t.String({ description: "resume after this event id" })) }),
-        response: { 200: t.String({ description: "text/event-stream" }), ...errors(404, 429, 503) },
+        response: { 200: t.String({ description: "text/event-stream" }), ...errors(400, 404, 429, 503) },
         detail: {
           tags: ["events"],
+          operationId: "events.stream",
           summary: "Live events of a chat (Server-Sent Events)",
           description:
             "Each event: `id:` (resumable with Last-Event-ID), `event:` message.created | message.updated | message.deleted, `data:` {\"type\", \"message\"} (a deleted message as it was). Comment lines keep idle streams open. The same events are served as WebSocket frames at …/ws.",

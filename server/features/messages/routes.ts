@@ -1,10 +1,10 @@
 import { Elysia, t } from "elysia";
 import type { Deps } from "../../deps.ts";
-import { IdempotencyHeaders, ListQuery, Page, errors } from "../../common/models.ts";
+import { IdempotencyHeaders, ListQuery, errors } from "../../common/models.ts";
 import { numberParam, tokenParam } from "../../common/params.ts";
 import { fingerprint, idempotencyKey } from "../../common/idempotency.ts";
 import { ChatParams } from "../chats/model.ts";
-import { Message, MessageInput, MessageParams } from "./model.ts";
+import { Message, MessageInput, MessagePage, MessageParams } from "./model.ts";
 import type { Services } from "../../services.ts";
 
 export function messageRoutes(deps: Deps, { messages: service }: Services) {
@@ -31,31 +31,31 @@ export function messageRoutes(deps: Deps, { messages: service }: Services) {
         headers: IdempotencyHeaders,
         body: MessageInput,
         response: { 201: Message, ...errors(400, 404, 409, 413, 415, 422, 429, 503) },
-        detail: { tags, summary: "Post a message", description: "The next message number of the chat is allocated atomically; no database write on this path." },
+        detail: { tags, operationId: "messages.create", summary: "Post a message", description: "The next message number of the chat is allocated atomically; no database write on this path." },
       },
     )
     .get("/", ({ params: p, query }) => service.list(...chatOf(p), query.limit ?? 25, query.order ?? "asc", query.cursor), {
       params: ChatParams,
       query: ListQuery,
-      response: { 200: Page(Message), ...errors(400, 404, 429, 503) },
-      detail: { tags, summary: "List messages" },
+      response: { 200: MessagePage, ...errors(400, 404, 429, 503) },
+      detail: { tags, operationId: "messages.list", summary: "List messages" },
     })
     .get("/:message", ({ params: p }) => service.get(...messageOf(p)), {
       params: MessageParams,
-      response: { 200: Message, ...errors(404, 429, 503) },
-      detail: { tags, summary: "Get a message" },
+      response: { 200: Message, ...errors(400, 404, 429, 503) },
+      detail: { tags, operationId: "messages.get", summary: "Get a message" },
     })
     .patch("/:message", update, {
       params: MessageParams,
       body: MessageInput,
       response: { 200: Message, ...errors(400, 404, 413, 415, 422, 429, 503) },
-      detail: { tags, summary: "Edit a message" },
+      detail: { tags, operationId: "messages.update", summary: "Edit a message" },
     })
     .put("/:message", update, {
       params: MessageParams,
       body: MessageInput,
       response: { 200: Message, ...errors(400, 404, 413, 415, 422, 429, 503) },
-      detail: { tags, summary: "Edit a message (same as PATCH)" },
+      detail: { tags, operationId: "messages.replace", summary: "Edit a message (same as PATCH)" },
     })
     .delete(
       "/:message",
@@ -65,8 +65,9 @@ export function messageRoutes(deps: Deps, { messages: service }: Services) {
       },
       {
         params: MessageParams,
-        response: { 204: t.Void(), ...errors(404, 429, 503) },
-        detail: { tags, summary: "Delete a message" },
+        // A DELETE may carry a body, which is read (and refused) like any other.
+        response: { 204: t.Void(), ...errors(400, 404, 413, 415, 422, 429, 503) },
+        detail: { tags, operationId: "messages.delete", summary: "Delete a message" },
       },
     );
 }

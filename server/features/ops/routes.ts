@@ -1,4 +1,6 @@
 import { Elysia, t } from "elysia";
+import { errors } from "../../common/models.ts";
+import { Health, Readiness } from "./model.ts";
 import type { Deps } from "../../deps.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -16,21 +18,16 @@ async function check(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<S
   }
 }
 
-const Readiness = t.Object({
-  status: t.Union([t.Literal("ready"), t.Literal("unavailable")]),
-  checks: t.Object({ mysql: t.String(), redis: t.String(), elasticsearch: t.String() }),
-});
-
 export function opsRoutes({ pool, redis, es, keys }: Deps, metrics: Metrics) {
   return new Elysia()
     .get(
       "/metrics",
       async () => new Response(await metrics.render(redis, keys), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
-      { detail: { tags: ["operations"], summary: "Prometheus metrics" } },
+      { response: { 200: t.String({ description: "Prometheus text exposition format" }), ...errors(400, 503) }, detail: { tags: ["operations"], operationId: "ops.metrics", summary: "Prometheus metrics (text exposition format)" } },
     )
     .get("/healthz", () => ({ status: "ok" as const }), {
-      response: { 200: t.Object({ status: t.Literal("ok") }) },
-      detail: { tags: ["operations"], summary: "The process is up" },
+      response: { 200: Health, ...errors(400) },
+      detail: { tags: ["operations"], operationId: "ops.health", summary: "The process is up" },
     })
     .get(
       "/readyz",
@@ -46,8 +43,8 @@ export function opsRoutes({ pool, redis, es, keys }: Deps, metrics: Metrics) {
         return { status: ready ? ("ready" as const) : ("unavailable" as const), checks };
       },
       {
-        response: { 200: Readiness, 503: Readiness },
-        detail: { tags: ["operations"], summary: "MySQL, Redis and Elasticsearch answer" },
+        response: { 200: Readiness, 503: Readiness, ...errors(400) },
+        detail: { tags: ["operations"], operationId: "ops.ready", summary: "MySQL, Redis and Elasticsearch answer" },
       },
     );
 }
