@@ -1,6 +1,7 @@
 /** Builds the HTTP app from the feature plugins; main.ts serves it, tests call `app.handle`. */
 import { swagger } from "@elysiajs/swagger";
-import { Elysia } from "elysia";
+import { Elysia, type AnyElysia } from "elysia";
+import { allowedMethods } from "./common/allowed-methods.ts";
 import { bodyParser } from "./common/body.ts";
 import { requestGuard } from "./common/guard.ts";
 import { EXPOSED_HEADERS, requestId, responseHeaders } from "./common/response-headers.ts";
@@ -14,23 +15,16 @@ import { messageRoutes } from "./features/messages/routes.ts";
 import { searchRoutes } from "./features/search/routes.ts";
 import { eventRoutes } from "./features/events/routes.ts";
 import { createFanout } from "./features/events/fanout.ts";
-import { rateLimiter } from "./common/ratelimit.ts";
 import { refineOpenApi } from "./openapi.ts";
-import { createMetrics } from "./features/ops/metrics.ts";
 import { opsRoutes } from "./features/ops/routes.ts";
 
 export function buildApp(deps: Deps) {
-  const routeTable: { method: string; pattern: RegExp; params: number }[] = [];
-  // The most specific routes win: …/messages/search shadows …/messages/:message.
-  const allowedMethods = (path: string) => {
-    const matching = routeTable.filter((r) => r.pattern.test(path));
-    const fewest = Math.min(...matching.map((r) => r.params));
-    return [...new Set(matching.filter((r) => r.params === fewest).map((r) => r.method))];
-  };
-
+  // The app is built below; requests only reach this once it is.
+  let router: AnyElysia | undefined;
+  const allowed = (path: string): string[] => (router ? allowedMethods(router, path) : []);
   const services = buildServices(deps);
   const fanout = createFanout(deps.subscriber, deps.keys.channelPattern, deps.log);
-  const metrics = createMetrics();
+  const { metrics } = deps;
   const started = new WeakMap<Request, number>();
   const api = new Elysia({ prefix: "/api/v1" })
     .use(applicationRoutes(deps, services))
@@ -40,18 +34,17 @@ export function buildApp(deps: Deps) {
     .use(messageRoutes(deps, services));
 
   const app = new Elysia()
-    .use(errorHandler(deps.log, allowedMethods))
+    .use(errorHandler(deps.log, allowed))
     .onRequest(({ request, set }) => {
       started.set(request, performance.now());
       Object.assign(set.headers, responseHeaders(request));
       if (request.method !== "OPTIONS") return;
-      const response = preflight(request, allowedMethods);
+      const response = preflight(request, allowed);
       set.status = response.status;
       return response;
     })
     .use(requestGuard)
     .use(bodyParser)
-    .use(rateLimiter(deps))
     // Registered before the swagger plugin, so that its /swagger/json route gets it too.
     .onAfterHandle({ as: "global" }, ({ path, response }) => (path === "/swagger/json" ? refineOpenApi(response) : undefined))
     .use(
@@ -90,16 +83,12 @@ export function buildApp(deps: Deps) {
       const status = String(set.status ?? 200);
       const seconds = (performance.now() - (started.get(request) ?? performance.now())) / 1000;
       metrics.observeRequest({ method: request.method, route: route || "unmatched", status }, seconds);
-      if (request.method === "POST" && status === "201") metrics.accepted(route.endsWith("/messages") || route.endsWith("/messages/") ? "message" : route.includes("/chats") ? "chat" : "application");
       if (deps.config.logLevel === "debug") deps.log.debug("request", { method: request.method, path: redactPath(path), status, ms: Math.round(seconds * 1000), request_id: requestId(request) });
     })
     .use(opsRoutes(deps, metrics))
     .use(api);
 
-  for (const route of app.routes) {
-    const pattern = new RegExp("^" + route.path.replace(/:[^/]+/g, "[^/]+").replace(/\/$/, "") + "/?$");
-    routeTable.push({ method: route.method, pattern, params: (route.path.match(/:/g) ?? []).length });
-  }
+  router = app;
   return app;
 }
 

@@ -5,6 +5,7 @@ import type { Keys } from "../core/keys.ts";
 import type { Logger } from "../core/log.ts";
 import type { RedisClient } from "../core/redis/client.ts";
 import type { Scripts } from "../core/redis/scripts.ts";
+import type { Metrics } from "./features/ops/metrics.ts";
 
 /** What the features are built from; main.ts and the tests make one. */
 export type Deps = {
@@ -19,4 +20,6 @@ export type Deps = {
   es: Elasticsearch;
   keys: Keys;
   log: Logger;
+  /** The process's Prometheus registry. */
+  metrics: Metrics;
 };

@@ -27,6 +27,8 @@ export const unauthorized = (message: string) =>
 export const forbidden = (message: string) => new ApiError(403, "forbidden", message);
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found`);
 export const conflict = (message: string) => new ApiError(409, "conflict", message);
+export const methodNotAllowed = (method: string, allow: string[]) =>
+  new ApiError(405, "method_not_allowed", `${method} is not allowed here`, undefined, { allow: allow.join(", ") });
 export const payloadTooLarge = (limit: number) => new ApiError(413, "payload_too_large", `request body is larger than ${limit} bytes`);
 /** The type is named only when it looks like one: messages never echo arbitrary input. */
 export const unsupportedMediaType = (type: string, what = /^[\w.+-]{1,64}\/[\w.+-]{1,64}$/.test(type) ? `content type "${type}"` : "this content type") =>

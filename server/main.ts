@@ -7,6 +7,7 @@ import { createRedis, waitReady } from "../core/redis/client.ts";
 import { scriptSettings, scriptsFor } from "../core/redis/scripts.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 import { buildApp } from "./app.ts";
+import { createMetrics } from "./features/ops/metrics.ts";
 
 const config = loadConfigOrExit();
 
@@ -17,7 +18,7 @@ const redis = createRedis(config.redisUrl);
 const subscriber = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
 const es = createElasticsearch(config.elasticsearchUrl);
 const keys = keysFor(config.streamShards);
-const deps = { config, db, pool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), subscriber, es, keys, log };
+const deps = { config, db, pool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), subscriber, es, keys, log, metrics: createMetrics() };
 const app = buildApp(deps);
 
 // Requests fail fast while Redis is unreachable (no offline queue): wait for the first connection

@@ -15,3 +15,9 @@ export function idempotencyKey(header: string | null | undefined): string | unde
 export function fingerprint(method: string, path: string, body: unknown): string {
   return createHash("sha256").update(`${method} ${path}\n${JSON.stringify(body ?? null)}`).digest("base64url");
 }
+
+/** The request's Idempotency-Key with the fingerprint of its body, or undefined without one. */
+export function idempotencyOf(request: Request, path: string, body: unknown): { key: string; fingerprint: string } | undefined {
+  const key = idempotencyKey(request.headers.get("idempotency-key"));
+  return key ? { key, fingerprint: fingerprint("POST", path, body) } : undefined;
+}

@@ -1,14 +1,10 @@
 /**
  * Per-token rate limiting (RATE_LIMIT_PER_MINUTE; off when unset). Chat and message creates take
- * their token inside the create script (one round trip); every other request under a token takes it
- * here, with one `rate_limit` script call.
+ * their token inside the create script (one round trip); the routes under a token register this
+ * hook after their create route, so every other request under a token takes one here.
  */
-import { Elysia } from "elysia";
 import type { Deps } from "../deps.ts";
 import { rateLimited } from "../errors.ts";
-
-const underToken = /^\/api\/v1\/applications\/([A-Za-z0-9_-]{32})(\/.*)?$/;
-const createdInScript = /^\/chats(\/[^/]+\/messages)?\/?$/;
 
 /** A 429 with Retry-After and the RateLimit-* headers. */
 export function rateLimitError(waitMs: number, limit: number) {
@@ -16,18 +12,18 @@ export function rateLimitError(waitMs: number, limit: number) {
   return rateLimited(seconds, { "ratelimit-limit": String(limit), "ratelimit-remaining": "0", "ratelimit-reset": String(seconds) });
 }
 
-export function rateLimiter({ config, scripts }: Deps) {
+type HookContext = { params?: Record<string, string | undefined>; set: { headers: Record<string, unknown> } };
+
+/** A beforeHandle hook that takes one request from the bucket of the route's `:token`. */
+export function rateLimit({ config, scripts }: Deps): (context: HookContext) => Promise<void> {
   const limit = config.rateLimitPerMinute;
-  const plugin = new Elysia({ name: "rate-limit" });
-  if (!limit) return plugin;
-  return plugin.onBeforeHandle({ as: "global" }, async ({ request, path, set }) => {
-    const match = underToken.exec(path);
-    if (!match) return;
-    if (request.method === "POST" && createdInScript.test(match[2] ?? "")) return;
-    const { allowed, remaining, waitMs } = await scripts.rateLimit({ token: match[1]!, perMinute: limit });
+  return async ({ params, set }) => {
+    const token = params?.token;
+    if (!limit || !token) return;
+    const { allowed, remaining, waitMs } = await scripts.rateLimit({ token, perMinute: limit });
     if (!allowed) throw rateLimitError(waitMs, limit);
     set.headers["ratelimit-limit"] = String(limit);
     set.headers["ratelimit-remaining"] = String(remaining);
     set.headers["ratelimit-reset"] = String(Math.ceil(waitMs / 1000));
-  });
+  };
 }

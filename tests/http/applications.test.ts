@@ -144,6 +144,15 @@ describe("application errors", () => {
     expect(method.status).toBe(405);
     expect(errorCode(method)).toBe("method_not_allowed");
     expect(method.headers.get("allow")).toContain("POST");
+    // …/messages/search is the search resource: other methods are 405, not a message numbered "search".
+    const token = (await call(base, "POST", "/applications", { name: "methods" })).json.token as string;
+    await call(base, "POST", `/applications/${token}/chats`, {});
+    for (const verb of ["PATCH", "PUT", "DELETE", "POST"]) {
+      const res = await call(base, verb, `/applications/${token}/chats/1/messages/search`, verb === "DELETE" ? undefined : { body: "x" });
+      expect({ verb, status: res.status, allow: res.headers.get("allow"), code: errorCode(res) }).toEqual({ verb, status: 405, allow: "GET", code: "method_not_allowed" });
+    }
+    const preflight = await fetch(`${base}/api/v1/applications/${token}/chats/1/messages/search`, { method: "OPTIONS" });
+    expect(preflight.headers.get("allow")).toBe("GET, OPTIONS");
   });
 });
 

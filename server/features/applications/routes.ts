@@ -4,7 +4,9 @@ import type { Deps } from "../../deps.ts";
 import { IdempotencyHeaders, ListQuery, TokenParams, errors } from "../../common/models.ts";
 import { tokenParam } from "../../common/params.ts";
 import { forbidden, unauthorized } from "../../errors.ts";
+import { created } from "../../common/created.ts";
 import { fingerprint, idempotencyKey } from "../../common/idempotency.ts";
+import { rateLimit } from "../../common/ratelimit.ts";
 import { Application, ApplicationInput, ApplicationPage } from "./model.ts";
 import type { Services } from "../../services.ts";
 
@@ -21,6 +23,10 @@ export function applicationRoutes(deps: Deps, { applications: service }: Service
   const adminKey = deps.config.adminApiKey;
   const tags = ["applications"];
 
+  // PATCH and PUT are the same operation.
+  const rename = ({ params, body }: { params: { token: string }; body: { name: string } }) => service.update(tokenParam(params.token), body.name);
+  const renameOptions = { params: TokenParams, body: ApplicationInput, response: { 200: Application, ...errors(400, 404, 413, 415, 422, 429, 503) } };
+
   const routes = new Elysia({ prefix: "/applications" })
     .post(
       "/",
@@ -29,9 +35,7 @@ export function applicationRoutes(deps: Deps, { applications: service }: Service
         const { app, replayed } = key
           ? await service.createOnce(body.name, key, fingerprint("POST", "/applications", { name: body.name }))
           : { app: await service.create(body.name), replayed: false };
-        if (replayed) set.headers["idempotent-replayed"] = "true";
-        set.status = 201;
-        set.headers.location = `/api/v1/applications/${app.token}`;
+        created(set, deps.metrics, "application", `/api/v1/applications/${app.token}`, replayed);
         return app;
       },
       {
@@ -41,23 +45,15 @@ export function applicationRoutes(deps: Deps, { applications: service }: Service
         detail: { tags, operationId: "applications.create", summary: "Create an application", description: "Returns the application with its secret token." },
       },
     )
+    // Requests under a token take one from its rate limit (creating an application has no token yet).
+    .onBeforeHandle(rateLimit(deps))
     .get("/:token", ({ params }) => service.get(tokenParam(params.token)), {
       params: TokenParams,
       response: { 200: Application, ...errors(400, 404, 429, 503) },
       detail: { tags, operationId: "applications.get", summary: "Get an application" },
     })
-    .patch("/:token", ({ params, body }) => service.update(tokenParam(params.token), body.name), {
-      params: TokenParams,
-      body: ApplicationInput,
-      response: { 200: Application, ...errors(400, 404, 413, 415, 422, 429, 503) },
-      detail: { tags, operationId: "applications.update", summary: "Rename an application" },
-    })
-    .put("/:token", ({ params, body }) => service.update(tokenParam(params.token), body.name), {
-      params: TokenParams,
-      body: ApplicationInput,
-      response: { 200: Application, ...errors(400, 404, 413, 415, 422, 429, 503) },
-      detail: { tags, operationId: "applications.replace", summary: "Rename an application (same as PATCH)" },
-    })
+    .patch("/:token", rename, { ...renameOptions, detail: { tags, operationId: "applications.update", summary: "Rename an application" } })
+    .put("/:token", rename, { ...renameOptions, detail: { tags, operationId: "applications.replace", summary: "Rename an application (same as PATCH)" } })
     .delete(
       "/:token",
       async ({ params, set }) => {

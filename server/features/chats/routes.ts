@@ -2,7 +2,9 @@ import { Elysia, t } from "elysia";
 import type { Deps } from "../../deps.ts";
 import { IdempotencyHeaders, ListQuery, TokenParams, errors } from "../../common/models.ts";
 import { numberParam, tokenParam } from "../../common/params.ts";
-import { fingerprint, idempotencyKey } from "../../common/idempotency.ts";
+import { created } from "../../common/created.ts";
+import { idempotencyOf } from "../../common/idempotency.ts";
+import { rateLimit } from "../../common/ratelimit.ts";
 import { validationFailed } from "../../errors.ts";
 import { Chat, ChatCreate, ChatPage, ChatParams, ChatUpdate } from "./model.ts";
 import type { Services } from "../../services.ts";
@@ -16,17 +18,17 @@ export function chatRoutes(deps: Deps, { chats: service }: Services) {
     return service.update(...params(p), body.name ?? null);
   };
 
+  // PATCH and PUT are the same operation.
+  const rename = { params: ChatParams, body: ChatUpdate, response: { 200: Chat, ...errors(400, 404, 413, 415, 422, 429, 503) } };
+
   return new Elysia({ prefix: "/applications/:token/chats" })
     .post(
       "/",
       async ({ params: p, body, set, request }) => {
         const token = tokenParam(p.token);
-        const key = idempotencyKey(request.headers.get("idempotency-key"));
         const name = body.name ?? null;
-        const result = await service.create(token, name, key ? { key, fingerprint: fingerprint("POST", `/chats`, { name }) } : undefined);
-        set.status = 201;
-        set.headers.location = `/api/v1/applications/${token}/chats/${result.chat.number}`;
-        if (result.replayed) set.headers["idempotent-replayed"] = "true";
+        const result = await service.create(token, name, idempotencyOf(request, "/chats", { name }));
+        created(set, deps.metrics, "chat", `/api/v1/applications/${token}/chats/${result.chat.number}`, result.replayed);
         return result.chat;
       },
       {
@@ -37,6 +39,8 @@ export function chatRoutes(deps: Deps, { chats: service }: Services) {
         detail: { tags, operationId: "chats.create", summary: "Create a chat", description: "The next chat number of the application is allocated atomically." },
       },
     )
+    // A create takes its rate-limit token inside its script; everything after here takes one first.
+    .onBeforeHandle(rateLimit(deps))
     .get("/", ({ params: p, query }) => service.list(tokenParam(p.token), query.limit ?? 25, query.order ?? "asc", query.cursor), {
       params: TokenParams,
       query: ListQuery,
@@ -48,18 +52,8 @@ export function chatRoutes(deps: Deps, { chats: service }: Services) {
       response: { 200: Chat, ...errors(400, 404, 429, 503) },
       detail: { tags, operationId: "chats.get", summary: "Get a chat" },
     })
-    .patch("/:chat", update, {
-      params: ChatParams,
-      body: ChatUpdate,
-      response: { 200: Chat, ...errors(400, 404, 413, 415, 422, 429, 503) },
-      detail: { tags, operationId: "chats.update", summary: "Rename a chat (null clears the name)" },
-    })
-    .put("/:chat", update, {
-      params: ChatParams,
-      body: ChatUpdate,
-      response: { 200: Chat, ...errors(400, 404, 413, 415, 422, 429, 503) },
-      detail: { tags, operationId: "chats.replace", summary: "Rename a chat (same as PATCH)" },
-    })
+    .patch("/:chat", update, { ...rename, detail: { tags, operationId: "chats.update", summary: "Rename a chat (null clears the name)" } })
+    .put("/:chat", update, { ...rename, detail: { tags, operationId: "chats.replace", summary: "Rename a chat (same as PATCH)" } })
     .delete(
       "/:chat",
       async ({ params: p, set }) => {

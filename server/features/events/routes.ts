@@ -11,6 +11,7 @@ import { errors } from "../../common/models.ts";
 import { numberParam, tokenParam } from "../../common/params.ts";
 import { ChatParams } from "../chats/model.ts";
 import type { Services } from "../../services.ts";
+import { rateLimit } from "../../common/ratelimit.ts";
 import type { Fanout } from "./fanout.ts";
 import { STREAM_ID, subscribe } from "./subscription.ts";
 
@@ -25,6 +26,7 @@ export function eventRoutes(deps: Deps, { guard }: Services, fanout: Fanout) {
   };
 
   return new Elysia()
+    .onBeforeHandle(rateLimit(deps))
     .get(
       "/applications/:token/chats/:chat/events",
       async ({ params, request }) => {

@@ -5,11 +5,12 @@ import { numberParam, tokenParam } from "../../common/params.ts";
 import { badRequest } from "../../errors.ts";
 import { ChatParams } from "../chats/model.ts";
 import type { Services } from "../../services.ts";
+import { rateLimit } from "../../common/ratelimit.ts";
 import { SearchPage, SearchQuery } from "./model.ts";
 import { searchMessages } from "./service.ts";
 
 export function searchRoutes(deps: Deps, { guard }: Services) {
-  return new Elysia().get(
+  return new Elysia().onBeforeHandle(rateLimit(deps)).get(
     "/applications/:token/chats/:chat/messages/search",
     async ({ params, query }) => {
       const token = tokenParam(params.token);
