@@ -6,11 +6,15 @@
  * and run from data folders under .services/; Elasticsearch is the real 8.19 server from Maven
  * Central, run by scripts/elasticsearch/. Anything already answering on the configured ports
  * (a system service, docker) is used as it is.
+ *
+ * `bun run services cluster` / `bun run services cluster stop`: a local Redis Cluster on
+ * 127.0.0.1:7000–7005 (scripts/redis-cluster.ts), independent of the services above.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { ensureElasticsearch, stopElasticsearch } from "./elasticsearch/node.ts";
+import { ensureRedisCluster, stopRedisCluster } from "./redis-cluster.ts";
 
 const root = join(import.meta.dir, "..");
 const state = join(root, ".services");
@@ -165,6 +169,13 @@ async function stopPidFile(name: string, pidFile: string): Promise<void> {
 async function main() {
   const command = process.argv[2] ?? "start";
   const started = Date.now();
+  if (command === "cluster") {
+    const sub = process.argv[3] ?? "start";
+    if (process.argv.length > 4 || (sub !== "start" && sub !== "stop")) throw new Error(`unknown command cluster ${process.argv.slice(3).join(" ")}: use cluster, cluster start or cluster stop`);
+    const result = sub === "stop" ? await stopRedisCluster({ log }) : await ensureRedisCluster({ log, which, install: aptInstall });
+    log(`redis cluster ${result}`);
+    return;
+  }
   if (command === "stop") {
     await Promise.all([
       stopPidFile("MariaDB", join(state, "mariadb", "mariadb.pid")),
