@@ -228,7 +228,7 @@ export async function clusterHealthy(): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {

@@ -50,23 +50,22 @@ export class PayloadTooLargeError extends ApiError {
 export class ValidationError extends ApiError {
   override name = "ValidationError";
 }
-/** 429: rate limited; `retryAfter` is the response's `Retry-After` in seconds. */
-export class RateLimitError extends ApiError {
-  override name = "RateLimitError";
+/** An answer that says when to try again: `retryAfter` is its `Retry-After` in seconds, when sent. */
+export class RetryLaterError extends ApiError {
+  override name = "RetryLaterError";
   readonly retryAfter: number | undefined;
   constructor(status: number, code: string, message: string, details?: unknown[], requestId?: string, retryAfter?: number, options?: ApiErrorOptions) {
     super(status, code, message, details, requestId, options);
     this.retryAfter = retryAfter;
   }
 }
-/** 503: a dependency of the server is down; retried automatically. `retryAfter` is in seconds. */
-export class ServiceUnavailableError extends ApiError {
+/** 429: rate limited. */
+export class RateLimitError extends RetryLaterError {
+  override name = "RateLimitError";
+}
+/** 503: a dependency of the server is down; retried automatically. */
+export class ServiceUnavailableError extends RetryLaterError {
   override name = "ServiceUnavailableError";
-  readonly retryAfter: number | undefined;
-  constructor(status: number, code: string, message: string, details?: unknown[], requestId?: string, retryAfter?: number, options?: ApiErrorOptions) {
-    super(status, code, message, details, requestId, options);
-    this.retryAfter = retryAfter;
-  }
 }
 /** No response: the server could not be reached or the connection broke. */
 export class ConnectionError extends ApiError {

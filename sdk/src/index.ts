@@ -8,6 +8,7 @@ export {
   NotFoundError,
   PayloadTooLargeError,
   RateLimitError,
+  RetryLaterError,
   ServiceUnavailableError,
   TimeoutError,
   ValidationError,

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { eventually } from "../support/http.ts";
+import { alive } from "../../scripts/redis-cluster.ts";
 
 const root = join(import.meta.dir, "../..");
 const ports = [7000, 7001, 7002, 7003, 7004, 7005];
@@ -51,18 +52,6 @@ async function clusterNodes(port: number): Promise<Node[]> {
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8")); // unreaped daemon = gone
-  } catch {
-    return false;
-  }
-}
 
 async function answers(port: number): Promise<boolean> {
   return (await run(["redis-cli", "-p", String(port), "ping"], 5_000).catch(() => ({ out: "" }))).out.trim() === "PONG";
