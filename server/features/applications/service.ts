@@ -1,7 +1,7 @@
-import { asc, desc, eq, gt, lt, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { applications } from "../../../core/db/schema.ts";
 import type { Deps } from "../../deps.ts";
-import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
+import { decodeCursor, encodeCursor, keysetOrder, keysetRange } from "../../common/cursor.ts";
 import { conflict, notFound } from "../../errors.ts";
 import { IDEMPOTENCY_TTL_SECONDS } from "../../../core/redis/scripts.ts";
 import { newToken } from "../../common/params.ts";
@@ -93,8 +93,8 @@ export function applicationService({ db, redis, scripts, keys }: Deps) {
       const rows = await db
         .select()
         .from(applications)
-        .where(after === undefined ? undefined : order === "asc" ? gt(applications.id, after) : lt(applications.id, after))
-        .orderBy(order === "asc" ? asc(applications.id) : desc(applications.id))
+        .where(and(...keysetRange(applications.id, order, after)))
+        .orderBy(keysetOrder(applications.id, order))
         .limit(limit + 1);
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
@@ -102,12 +102,6 @@ export function applicationService({ db, redis, scripts, keys }: Deps) {
         data: page.map(toApplication),
         next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null,
       };
-    },
-
-    /** Highest chat number ever persisted for the application, tombstones included. */
-    async maxChatNumber(appId: number): Promise<number> {
-      const [rows] = (await db.execute(sql`SELECT COALESCE(MAX(number), 0) AS n FROM chats WHERE application_id = ${appId}`)) as unknown as [{ n: number | string }[]];
-      return Number(rows[0]?.n ?? 0);
     },
   };
 }
