@@ -112,8 +112,10 @@ async function outageUnderLoad(service: "mariadb" | "elasticsearch") {
   console.log(`${service} down for 20 s of 30 s at 1,000 msg/s: sent ${sent}, answers ${JSON.stringify(Object.fromEntries(statuses))}, reads ${JSON.stringify(Object.fromEntries(reads))}`);
   expect(Object.fromEntries(statuses)).toEqual({ 201: created.length });
   expect([...reads.keys()].filter((k) => !/ (200|503)$/.test(k))).toEqual([]);
-  // The newest message is still pending: its get needs neither MySQL nor Elasticsearch.
-  expect([...reads.keys()].filter((k) => k.includes("get") && !k.endsWith("200"))).toEqual([]);
+  // While the service is down the newest message is still pending: its get needs neither MySQL nor
+  // Elasticsearch. (Once MySQL is back it may be persisted and read from MySQL, whose pool can answer
+  // 503 for a moment with connections the restart broke.)
+  expect([...reads.keys()].filter((k) => k.startsWith("down get") && !k.endsWith("200"))).toEqual([]);
   if (service === "elasticsearch") expect([...reads.keys()].filter((k) => !k.endsWith("200"))).toEqual([]);
 
   await drained("mysql", 120_000);
