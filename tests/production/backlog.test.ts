@@ -22,6 +22,10 @@ beforeAll(async () => {
 });
 afterAll(() => shared.proc.kill("SIGCONT"));
 
+async function redisInfo(section: string, field: string): Promise<number> {
+  return Number(new RegExp(`^${field}:(\\d+)`, "m").exec(await redisClient().info(section))![1]);
+}
+
 /** Posts every body; returns the body each number was given. */
 async function post(url: string, path: string, bodies: string[], concurrency = 64): Promise<Map<number, string>> {
   const byNumber = new Map<number, string>();
@@ -67,9 +71,22 @@ describe("reads under a backlog", () => {
       expect((await call(base, "DELETE", `${path}/10`)).status).toBe(204);
       expect((await call(base, "DELETE", `${path}/300`)).status).toBe(204);
       expect((await call(base, "PATCH", `${path}/20`, { body: "persisted 20, edited" })).status).toBe(200);
+      const memoryBefore = await redisInfo("memory", "used_memory");
       const pending = await post(base, path, Array.from({ length: BACKLOG }, (_, i) => `pending ${i}`));
       const last = PERSISTED + BACKLOG;
       expect(await redisClient().zcard(keys.pending(token, 1))).toBe(BACKLOG + 3);
+      // Redis memory per pending message (stream entry + overlay entry) within 2× its body + 300 bytes.
+      const perMessage = ((await redisInfo("memory", "used_memory")) - memoryBefore) / BACKLOG;
+      const body = Buffer.byteLength("pending 100000");
+      console.log(`Redis bytes per pending message: ${perMessage.toFixed(0)} (body ${body} bytes, limit ${2 * body + 300})`);
+      expect(perMessage).toBeLessThanOrEqual(2 * body + 300);
+      // A read costs the same whatever the backlog: what Redis sends for one page or one message is
+      // about that page, not the chat's 200,000 pending writes.
+      for (const read of [`${path}?limit=25&order=desc`, `${path}?limit=25`, `${path}/150002`]) {
+        const sentBefore = await redisInfo("stats", "total_net_output_bytes");
+        expect((await call(other, "GET", read)).status).toBe(200);
+        expect({ read, bytes: (await redisInfo("stats", "total_net_output_bytes")) - sentBefore < 100_000 }).toEqual({ read, bytes: true });
+      }
       for (const n of [1000, 150_000, last]) expect((await call(base, "DELETE", `${path}/${n}`)).status).toBe(204);
       expect((await call(base, "PUT", `${path}/150001`, { body: "pending 150001, edited" })).status).toBe(200);
 
