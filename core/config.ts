@@ -38,6 +38,17 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
   return raw;
 }
 
+/** REDIS_CLUSTER_NODES: "host:port,host:port,…"; null when unset. */
+function clusterNodes(env: Env): { host: string; port: number }[] | null {
+  const raw = env.REDIS_CLUSTER_NODES?.trim();
+  if (!raw) return null;
+  return raw.split(",").map((node) => {
+    const match = /^\s*([^:\s]+):(\d{1,5})\s*$/.exec(node);
+    if (!match || Number(match[2]) > 65535) throw new ConfigError(`REDIS_CLUSTER_NODES must be host:port[,host:port…], got "${node.trim()}"`);
+    return { host: match[1]!, port: Number(match[2]) };
+  });
+}
+
 export function loadConfig(env: Env = process.env) {
   const logLevel = read(env, "LOG_LEVEL", "info");
   if (!["debug", "info", "warn", "error", "silent"].includes(logLevel)) {
@@ -50,6 +61,8 @@ export function loadConfig(env: Env = process.env) {
     databaseUrl: url(env, "DATABASE_URL", "mysql://chat:chat@127.0.0.1:3306/chat", ["mysql:"]),
     databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 1, 500),
     redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379/0", ["redis:", "rediss:"]),
+    /** Seed nodes of a Redis Cluster; when set, every process uses it and REDIS_URL is ignored. */
+    redisClusterNodes: clusterNodes(env),
     elasticsearchUrl: url(env, "ELASTICSEARCH_URL", "http://127.0.0.1:9200", ["http:", "https:"]),
     /** Alias that the API searches and the worker writes; the concrete index is versioned behind it. */
     searchIndex: read(env, "SEARCH_INDEX", "messages"),

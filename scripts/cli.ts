@@ -284,7 +284,7 @@ async function reindex(config: Config, batch: number) {
 }
 
 async function dlqList(config: Config, limit: number) {
-  const redis = createRedis(config.redisUrl, { enableOfflineQueue: true });
+  const redis = createRedis(config, { enableOfflineQueue: true });
   const keys = keysFor(config.streamShards);
   try {
     await waitReady(redis);
@@ -300,7 +300,7 @@ async function dlqList(config: Config, limit: number) {
 }
 
 async function dlqReplay(config: Config, ids: string[], all: boolean) {
-  const redis = createRedis(config.redisUrl, { enableOfflineQueue: true });
+  const redis = createRedis(config, { enableOfflineQueue: true });
   const keys = keysFor(config.streamShards);
   try {
     await waitReady(redis);

@@ -33,7 +33,7 @@ export async function migrateAll(config = loadConfig(), log: (msg: string) => vo
   }
 
   // Groups must exist before the first event, or trimming could drop what a later group never saw.
-  const redis = createRedis(config.redisUrl, { enableOfflineQueue: true });
+  const redis = createRedis(config, { enableOfflineQueue: true });
   try {
     await waitReady(redis);
     const keys = keysFor(config.streamShards);

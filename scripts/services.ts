@@ -185,15 +185,18 @@ async function main() {
     return;
   }
   if (command !== "start") throw new Error(`unknown command ${command}: use start or stop`);
+  // With REDIS_CLUSTER_NODES the processes use that cluster (`bun run services cluster` starts the
+  // local one): no standalone Redis is started or waited for.
+  const clustered = !!process.env.REDIS_CLUSTER_NODES?.trim();
   // One apt run for everything missing (two at once would fight over dpkg's lock).
   const missing = [
     ...(!(await answers(databaseUrl.hostname, Number(databaseUrl.port || 3306))) && !which("mariadbd") && !which("mysqld") ? ["mariadb-server", "mariadb-client"] : []),
-    ...(!(await answers(redisUrl.hostname, Number(redisUrl.port || 6379))) && !which("redis-server") ? ["redis-server"] : []),
+    ...(!clustered && !(await answers(redisUrl.hostname, Number(redisUrl.port || 6379))) && !which("redis-server") ? ["redis-server"] : []),
   ];
   if (missing.length) await aptInstall(missing);
   const [mariadb, redis, elasticsearch] = await Promise.all([
     ensureMariadb(),
-    ensureRedis(),
+    clustered ? "not used (REDIS_CLUSTER_NODES is set)" : ensureRedis(),
     ensureElasticsearch({ log: (msg) => log(`elasticsearch: ${msg}`) }),
   ]);
   log(`mariadb ${mariadb}, redis ${redis}, elasticsearch ${elasticsearch} (${((Date.now() - started) / 1000).toFixed(1)}s)`);

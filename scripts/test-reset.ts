@@ -3,7 +3,7 @@
  * migrate). Refuses to touch anything whose name does not say "test".
  */
 import mysql from "mysql2/promise";
-import Redis from "ioredis";
+import { createRedis, flushAll } from "../core/redis/client.ts";
 import { loadConfig } from "../core/config.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 import { INDEX_VERSION } from "../core/search/index.ts";
@@ -19,11 +19,13 @@ await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
 await conn.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
 await conn.end();
 
-const redis = new Redis(config.redisUrl);
-if (new URL(config.redisUrl).pathname === "/0" || new URL(config.redisUrl).pathname === "") {
+const redis = createRedis(config, { enableOfflineQueue: true });
+if (config.redisClusterNodes) {
+  if (!config.redisClusterNodes.every((n) => ["127.0.0.1", "localhost"].includes(n.host))) throw new Error("refusing to flush a Redis Cluster that is not on this machine");
+} else if (new URL(config.redisUrl).pathname === "/0" || new URL(config.redisUrl).pathname === "") {
   throw new Error("refusing to flush Redis db 0: point REDIS_URL at a test db (e.g. /1)");
 }
-await redis.flushdb();
+await flushAll(redis);
 redis.disconnect();
 
 const es = createElasticsearch(config.elasticsearchUrl);
@@ -34,4 +36,4 @@ try {
 } catch {}
 for (const index of indices) await es.indices.delete({ index }).catch(() => {});
 await es.close();
-console.log(`test state reset: ${database}, redis ${new URL(config.redisUrl).pathname}, ${[...indices].join(", ")}`);
+console.log(`test state reset: ${database}, redis ${config.redisClusterNodes ? "cluster" : new URL(config.redisUrl).pathname}, ${[...indices].join(", ")}`);

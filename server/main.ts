@@ -14,8 +14,8 @@ const config = loadConfigOrExit();
 const log = createLogger(config.logLevel, { service: "api", pid: process.pid });
 exitOnCrash(log); // the runtime's own crash report would print every property of the error (SQL, command arguments)
 const { db, pool } = createDb(config.databaseUrl, config.databasePoolSize);
-const redis = createRedis(config.redisUrl);
-const subscriber = createRedis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+const redis = createRedis(config);
+const subscriber = createRedis(config, { enableOfflineQueue: true, maxRetriesPerRequest: null });
 const es = createElasticsearch(config.elasticsearchUrl);
 const keys = keysFor(config.streamShards);
 const deps = { config, db, pool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), subscriber, es, keys, log, metrics: createMetrics() };

@@ -6,7 +6,8 @@
  * blocked read is cut short with CLIENT UNBLOCK) and keeps retrying what it holds until it is
  * acknowledged, or until stopTimeoutMs has passed (then it is left pending for another worker).
  */
-import type Redis from "ioredis";
+import { Cluster } from "ioredis";
+import type { RedisClient } from "../core/redis/client.ts";
 import { execAll } from "../core/redis/client.ts";
 import type { Logger } from "../core/log.ts";
 import { compareStreamIds as compareIds } from "../core/events.ts";
@@ -23,9 +24,9 @@ export type Sink<T> = {
 };
 
 export type ConsumerOptions<T> = {
-  redis: Redis;
+  redis: RedisClient;
   /** A connection of its own: XREADGROUP BLOCK holds it for up to blockMs. */
-  blocking: Redis;
+  blocking: RedisClient;
   streams: string[];
   /** Every group that reads these streams: trimming keeps what any of them still needs. */
   allGroups: string[];
@@ -132,7 +133,7 @@ export class StreamConsumer<T> {
     if (block) args.push("BLOCK", blockMs);
     args.push("STREAMS", ...streams, ...streams.map(() => id));
     const conn = block ? this.o.blocking : this.o.redis;
-    if (block) this.blockingId ??= Number(await conn.client("ID"));
+    if (block && !(conn instanceof Cluster)) this.blockingId ??= Number(await conn.client("ID"));
     // Checked right before the read is sent, in the same tick: after stop() nothing is read.
     if (this.stopping) return [];
     log.debug("reading", { group: sink.group, from: id });
@@ -159,6 +160,8 @@ export class StreamConsumer<T> {
    * until the read has returned, in case the read reaches Redis after the first UNBLOCK.
    */
   private async unblock(): Promise<void> {
+    // A cluster client's CLIENT ID names some node, not the one blocked: there the read ends within blockMs.
+    if (this.o.blocking instanceof Cluster) return;
     while (this.blockedRead) {
       if (this.blockingId !== undefined) await this.o.redis.client("UNBLOCK", this.blockingId).catch(() => {});
       await Promise.race([this.blockedRead, Bun.sleep(20)]);
@@ -289,7 +292,7 @@ function flatten(raw: Raw): Entry[] {
  * The lowest id some group may still need: its oldest pending entry, or else the last entry it was
  * delivered. Undefined when a group is missing (it will read from the start).
  */
-export async function safeTrimPoint(redis: Redis, stream: string, groups: string[]): Promise<string | undefined> {
+export async function safeTrimPoint(redis: RedisClient, stream: string, groups: string[]): Promise<string | undefined> {
   const info = (await redis.xinfo("GROUPS", stream)) as unknown[][];
   const byName = new Map<string, Record<string, unknown>>();
   for (const row of info) {

@@ -19,7 +19,7 @@ const log = createLogger(config.logLevel, { service: "worker", pid: process.pid 
 exitOnCrash(log); // the runtime's own crash report would print every property of the error (SQL, command arguments)
 const keys = keysFor(config.streamShards);
 const redisOptions = { enableOfflineQueue: true, maxRetriesPerRequest: null };
-const redis = createRedis(config.redisUrl, redisOptions);
+const redis = createRedis(config, redisOptions);
 const { pool } = createDb(config.databaseUrl, config.databasePoolSize);
 
 const es = createElasticsearch(config.elasticsearchUrl);
@@ -29,17 +29,19 @@ const sinks: Record<string, () => Sink<StreamEvent>> = {
   search: () => searchSink({ es, redis, keys, index: config.searchIndex }),
 };
 
-const consumers = config.worker.sinks.map((name) => {
+// One consumer per sink and stream shard: a read, an acknowledgement or a pipeline then touches one
+// shard's hash tag, so one Redis Cluster slot; and the shards drain side by side.
+const consumers = config.worker.sinks.flatMap((name) => {
   const make = sinks[name];
   if (!make) {
     log.warn("unknown sink in WORKER_SINKS, skipped", { sink: name });
-    return undefined;
+    return [];
   }
   const sink = make();
-  return new StreamConsumer<StreamEvent>({
+  return keys.streams().map((stream) => new StreamConsumer<StreamEvent>({
     redis,
-    blocking: createRedis(config.redisUrl, redisOptions),
-    streams: keys.streams(),
+    blocking: createRedis(config, redisOptions),
+    streams: [stream],
     allGroups: Object.values(groups),
     consumer: config.worker.consumerName,
     deadLetter: keys.deadLetter,
@@ -47,8 +49,8 @@ const consumers = config.worker.sinks.map((name) => {
     log,
     decode: (entry) => parseEvent(entry.stream, entry.id, entry.fields),
     sink,
-  });
-}).filter((c) => c !== undefined);
+  }));
+});
 
 const reconciler = config.worker.sinks.includes("mysql") ? startReconciler({ pool, log, intervalMs: config.worker.reconcileIntervalMs }) : undefined;
 const running = Promise.all(consumers.map((c) => c.start()));

@@ -8,7 +8,7 @@
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import type Redis from "ioredis";
+import type { RedisClient } from "./client.ts";
 import type { ChainableCommander } from "ioredis";
 import type { Config } from "../config.ts";
 import type { Keys } from "../keys.ts";
@@ -234,7 +234,7 @@ export type Scripts = { [N in keyof Contracts]: (input: InputOf<Contracts[N]>) =
 };
 
 /** Defines every script on a connection (once per connection). */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   for (const c of Object.values(contracts)) {
     const { lua, numberOfKeys } = loadLua(c.file);
     redis.defineCommand(c.file, { lua, numberOfKeys });
@@ -242,7 +242,7 @@ export function defineScripts(redis: Redis): void {
 }
 
 /** The typed script functions over a connection on which defineScripts ran. */
-export function scriptsFor(redis: Redis, keys: Keys, settings: ScriptSettings): Scripts {
+export function scriptsFor(redis: RedisClient, keys: Keys, settings: ScriptSettings): Scripts {
   const scripts = {
     queue(pipeline: ChainableCommander, name: keyof Contracts, input: unknown) {
       const [file, args] = command(contracts[name] as Contract<unknown, unknown>, keys, settings, input);

@@ -231,7 +231,7 @@ describe("operations", () => {
   });
 
   test("readyz is 503 with each dependency's state when one is down", async () => {
-    const api = await startApi({ ELASTICSEARCH_URL: "http://127.0.0.1:1", REDIS_URL: "redis://127.0.0.1:1/0" });
+    const api = await startApi({ ELASTICSEARCH_URL: "http://127.0.0.1:1", REDIS_URL: "redis://127.0.0.1:1/0", REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES ? "127.0.0.1:1" : "" });
     try {
       const res = await fetch(`${api.url}/readyz`);
       expect(res.status).toBe(503);

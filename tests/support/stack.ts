@@ -1,6 +1,6 @@
 /** Direct handles on the test services, for assertions the HTTP API cannot make (what MySQL holds). */
 import mysql from "mysql2/promise";
-import Redis from "ioredis";
+import { createRedis, type RedisClient } from "../../core/redis/client.ts";
 import { loadConfig } from "../../core/config.ts";
 import { groups, keysFor } from "../../core/keys.ts";
 
@@ -13,9 +13,10 @@ export function db() {
   return pool;
 }
 
-let redis: Redis | undefined;
-export function redisClient() {
-  redis ??= new Redis(config.redisUrl);
+let redis: RedisClient | undefined;
+/** The test run's Redis: one server, or the cluster when REDIS_CLUSTER_NODES is set. */
+export function redisClient(): RedisClient {
+  redis ??= createRedis(config, { enableOfflineQueue: true, maxRetriesPerRequest: 20 });
   return redis;
 }
 
@@ -31,7 +32,7 @@ export async function appId(token: string): Promise<number> {
 }
 
 /** Resolves when the given group has read and acknowledged every entry of every shard. */
-export async function drained(group: string = groups.mysql, timeoutMs = 30_000, redis: Redis = redisClient()): Promise<void> {
+export async function drained(group: string = groups.mysql, timeoutMs = 30_000, redis: RedisClient = redisClient()): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     let busy = false;

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { call, eventually } from "../support/http.ts";
 import { sharedStack, startWorker, type Proc } from "../support/processes.ts";
+import { flushAll } from "../../core/redis/client.ts";
 import { appId, drained, keys, pendingOf, redisClient, rows } from "../support/stack.ts";
 
 // Unique per run: a consumer name left from an earlier run may still hold entries.
@@ -76,7 +77,7 @@ describe("worker faults", () => {
     for (let i = 0; i < 3; i++) await call(base, "POST", `/applications/${token}/chats/2/messages`, { body: `before ${i}` });
     await call(base, "DELETE", `/applications/${token}/chats/2/messages/3`);
     await drained();
-    await redisClient().flushdb();
+    await flushAll(redisClient());
     const message = await call(base, "POST", `/applications/${token}/chats/2/messages`, { body: "after flush" });
     expect(message.status).toBe(201);
     expect(message.json.number).toBe(4);

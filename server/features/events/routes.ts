@@ -44,10 +44,11 @@ export function eventRoutes(deps: Deps, { guard }: Services, fanout: Fanout) {
                 cleanup();
               }
             };
-            write("retry: 1000\n: connected\n\n");
             const unsubscribe = await subscribe(deps, fanout, chat, (e) =>
               write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ type: e.type, message: e.message })}\n\n`),
             );
+            // Only now is every later event of the chat delivered: a client may take this as "live".
+            write("retry: 1000\n: connected\n\n");
             const keepAlive = setInterval(() => write(": keep-alive\n\n"), config.sseKeepAliveMs);
             cleanup = () => {
               if (!open) return;

@@ -1,3 +1,5 @@
+import { Cluster } from "ioredis";
+import type { RedisClient } from "../../../core/redis/client.ts";
 import { Elysia, t } from "elysia";
 import { errors } from "../../common/models.ts";
 import { Health, Readiness } from "./model.ts";
@@ -5,6 +7,13 @@ import type { Deps } from "../../deps.ts";
 import type { Metrics } from "./metrics.ts";
 
 type State = "up" | "down";
+
+/** One Redis answers PING; a cluster says cluster_state:ok (every slot served). */
+async function redisAnswers(redis: RedisClient): Promise<void> {
+  if (!(redis instanceof Cluster)) return void (await redis.ping());
+  const info = String(await redis.cluster("INFO"));
+  if (!/^cluster_state:ok/m.test(info)) throw new Error("cluster not ok");
+}
 
 async function check(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<State> {
   let timer: Timer | undefined;
@@ -34,7 +43,7 @@ export function opsRoutes({ pool, redis, es, keys }: Deps, metrics: Metrics) {
       async ({ set }) => {
         const [mysql, redisState, elasticsearch] = await Promise.all([
           check(() => pool.query("SELECT 1")),
-          check(() => redis.ping()),
+          check(() => redisAnswers(redis)),
           check(() => es.cluster.health({ timeout: "2s" })),
         ]);
         const checks = { mysql, redis: redisState, elasticsearch };
