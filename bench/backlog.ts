@@ -15,7 +15,7 @@ const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
 
 export async function backlogScenario(opts: { redisUrl: string; api: string; token: string; idle: number; busy: number; log: (msg: string) => void }) {
   const { redisUrl, api, token, idle, busy, log } = opts;
-  const redis = createRedis(redisUrl, { enableOfflineQueue: true });
+  const redis = createRedis({ redisUrl, redisClusterNodes: null }, { enableOfflineQueue: true });
   const keys = keysFor(4);
   const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
   const body = "alpha bravo backlog message with a few words, about sixty bytes";
