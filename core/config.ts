@@ -63,6 +63,9 @@ export function loadConfig(env: Env = process.env) {
     redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379/0", ["redis:", "rediss:"]),
     /** Seed nodes of a Redis Cluster; when set, every process uses it and REDIS_URL is ignored. */
     redisClusterNodes: clusterNodes(env),
+    /** Replicas that must hold each accepted create, update or delete before the API answers (WAIT). */
+    redisWaitReplicas: int(env, "REDIS_WAIT_REPLICAS", 0, 0, 16),
+    redisWaitTimeoutMs: int(env, "REDIS_WAIT_TIMEOUT_MS", 50, 1, 60_000),
     elasticsearchUrl: url(env, "ELASTICSEARCH_URL", "http://127.0.0.1:9200", ["http:", "https:"]),
     /** Alias that the API searches and the worker writes; the concrete index is versioned behind it. */
     searchIndex: read(env, "SEARCH_INDEX", "messages"),

@@ -35,7 +35,7 @@ if [ "$#" -eq 0 ]; then
   bun run migrate
   step "tests on the redis cluster"
   bun test --timeout 120000 tests/http/chats.test.ts tests/http/messages.test.ts tests/http/applications.test.ts \
-    tests/production/read-your-writes.test.ts tests/production/idempotency.test.ts tests/production/events.test.ts \
+    tests/production/read-your-writes.test.ts tests/production/idempotency.test.ts tests/production/events.test.ts tests/production/wait-replicas.test.ts \
     tests/search tests/worker/faults.test.ts
   bun run services cluster stop
 fi

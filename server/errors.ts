@@ -7,6 +7,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { Elysia } from "elysia";
 import type { Logger } from "../core/log.ts";
+import { ReplicationTimeoutError } from "../core/redis/scripts.ts";
 import { requestId, responseHeaders } from "./common/response-headers.ts";
 
 export class ApiError extends Error {
@@ -102,6 +103,10 @@ export const errorHandler = (log: Logger, allowedMethods: (path: string) => stri
     const cause = (error as { cause?: unknown }).cause;
     if (cause instanceof ApiError) error = cause;
     if (error instanceof ApiError) return json(error.status, envelope(error.code, error.message, error.details), error.headers);
+    if (error instanceof ReplicationTimeoutError) {
+      // The write was made on the master; a retry with the same Idempotency-Key gets the original.
+      return json(503, envelope("replication_timeout", "the write was not confirmed by enough replicas in time; retry with the same Idempotency-Key"), { "retry-after": "1" });
+    }
     switch (code) {
       case "VALIDATION": {
         const on = (error as { type?: string }).type;

@@ -28,7 +28,23 @@ export const scriptFiles = () => readdirSync(dir).filter((f) => f.endsWith(".lua
 type Arg = string | number;
 
 /** Settings every create and mutate passes along (from the configuration). */
-export type ScriptSettings = { ratePerMinute: number; logLength: number; logTtlMs: number; idempotencyTtlSeconds: number };
+export type ScriptSettings = {
+  ratePerMinute: number;
+  logLength: number;
+  logTtlMs: number;
+  idempotencyTtlSeconds: number;
+  /** Replicas that must hold a write script's effects before it counts as done (0: no WAIT). */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
+};
+
+/** Fewer replicas than REDIS_WAIT_REPLICAS confirmed a write in time (the write itself was made). */
+export class ReplicationTimeoutError extends Error {
+  override name = "ReplicationTimeoutError";
+  constructor(readonly confirmed: number, readonly wanted: number) {
+    super(`${confirmed} of ${wanted} replicas confirmed the write in time`);
+  }
+}
 
 /** An Idempotency-Key is honoured for 24 hours (SPEC §5.1). */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
@@ -39,11 +55,15 @@ export function scriptSettings(config: Config): ScriptSettings {
     logLength: config.eventLogLength,
     logTtlMs: config.eventLogTtlSeconds * 1000,
     idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS,
+    waitReplicas: config.redisWaitReplicas,
+    waitTimeoutMs: config.redisWaitTimeoutMs,
   };
 }
 
 type Contract<I, R> = {
   file: string;
+  /** It changes state a client is answered about: with REDIS_WAIT_REPLICAS, replicas must hold it. */
+  writes?: boolean;
   /** The script's KEYS, named, in order. */
   keys(k: Keys, input: I): Record<string, string>;
   /** The script's ARGV, named, in order; an array value is spread (a variadic tail). */
@@ -105,6 +125,7 @@ export type MutateInput = {
 export const contracts = {
   createChat: contract<ChatCreateInput, CreateReply>({
     file: "create_chat",
+    writes: true,
     keys: (k, i) => ({
       app: k.app(i.token),
       stream: k.streamOf(i.token),
@@ -126,6 +147,7 @@ export const contracts = {
 
   createMessage: contract<MessageCreateInput, CreateReply>({
     file: "create_message",
+    writes: true,
     keys: (k, i) => ({
       app: k.app(i.token),
       chat: k.chat(i.token, i.chat),
@@ -152,6 +174,7 @@ export const contracts = {
 
   mutate: contract<MutateInput, MutateReply>({
     file: "mutate",
+    writes: true,
     keys: (k, i) => ({
       app: k.app(i.token),
       chat: k.chat(i.token, i.chat),
@@ -250,9 +273,17 @@ export function scriptsFor(redis: RedisClient, keys: Keys, settings: ScriptSetti
     },
   } as Scripts;
   for (const [name, c] of Object.entries(contracts) as [keyof Contracts, Contract<unknown, unknown>][]) {
+    const wait = c.writes ? (settings.waitReplicas ?? 0) : 0;
     (scripts as unknown as Record<string, unknown>)[name] = async (input: unknown) => {
       const [file, args] = command(c, keys, settings, input);
-      return c.reply(await (redis as unknown as Record<string, (...a: Arg[]) => Promise<unknown>>)[file]!(...args));
+      if (!wait) return c.reply(await (redis as unknown as Record<string, (...a: Arg[]) => Promise<unknown>>)[file]!(...args));
+      // WAIT in the same pipeline: the same node (the script's slot), still one round trip.
+      const pipeline = (redis.pipeline() as unknown as Record<string, (...a: Arg[]) => ChainableCommander>)[file]!(...args).wait(wait, settings.waitTimeoutMs ?? 50);
+      const [[scriptError, reply], [waitError, confirmed]] = (await pipeline.exec()) as [[Error | null, unknown], [Error | null, unknown]];
+      if (scriptError) throw scriptError;
+      if (waitError) throw waitError;
+      if (Number(confirmed) < wait) throw new ReplicationTimeoutError(Number(confirmed), wait);
+      return c.reply(reply);
     };
   }
   return scripts;
