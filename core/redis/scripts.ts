@@ -282,8 +282,11 @@ export function scriptsFor(redis: RedisClient, keys: Keys, settings: ScriptSetti
       const [[scriptError, reply], [waitError, confirmed]] = (await pipeline.exec()) as [[Error | null, unknown], [Error | null, unknown]];
       if (scriptError) throw scriptError;
       if (waitError) throw waitError;
-      if (Number(confirmed) < wait) throw new ReplicationTimeoutError(Number(confirmed), wait);
-      return c.reply(reply);
+      const parsed = c.reply(reply);
+      // Only a write made (or replayed) must be on the replicas; a refusal or NEEDROW changed nothing.
+      const status = (parsed as { status?: string }).status;
+      if ((status === "OK" || status === "REPLAY") && Number(confirmed) < wait) throw new ReplicationTimeoutError(Number(confirmed), wait);
+      return parsed;
     };
   }
   return scripts;

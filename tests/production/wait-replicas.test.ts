@@ -6,7 +6,10 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { call, errorCode } from "../support/http.ts";
-import { startApi, type Api } from "../support/processes.ts";
+import { sharedStack, startApi, type Api } from "../support/processes.ts";
+import { drained } from "../support/stack.ts";
+
+await sharedStack(); // its worker persists what is posted here
 
 const started: Api[] = [];
 afterAll(async () => {
@@ -23,6 +26,7 @@ describe.if(!!process.env.REDIS_CLUSTER_NODES)("REDIS_WAIT_REPLICAS on a cluster
   test("1 replica: writes are answered; more than a master has: 503 replication_timeout, and the retry gets the original", async () => {
     const [one, two] = await Promise.all([api(1), api(2)]);
     const token = (await call(one, "POST", "/applications", { name: "wait" })).json.token as string;
+    // Also when the message was persisted meanwhile (the delete reads its row first: NEEDROW, then the write).
     expect((await call(one, "POST", `/applications/${token}/chats`, {})).status).toBe(201);
     const path = `/applications/${token}/chats/1/messages`;
     expect((await call(one, "POST", path, { body: "confirmed by a replica" })).json.number).toBe(1);
@@ -32,6 +36,7 @@ describe.if(!!process.env.REDIS_CLUSTER_NODES)("REDIS_WAIT_REPLICAS on a cluster
     expect(refused.status).toBe(503);
     expect(errorCode(refused)).toBe("replication_timeout");
     expect(refused.headers.get("retry-after")).toBe("1");
+    await drained();
     expect((await call(two, "DELETE", `${path}/1`)).status).toBe(503);
 
     const retried = await call(one, "POST", path, { body: "not confirmed" }, { "idempotency-key": `wait-${token}` });
