@@ -32,6 +32,8 @@ export function keysFor(shards: number) {
     streams: () => Array.from({ length: shards }, (_, shard) => `stream:${tag(shard)}`),
     streamOf: (token: string) => `stream:${appTag(token)}`,
     deadLetter: "stream:dead-letter",
+    /** Written before a worker's WAIT (REDIS_WAIT_REPLICAS): in the stream's slot, so on its node. */
+    replicationMark: (stream: string) => `${stream}:replicated`,
     app: (token: string) => `app:${appTag(token)}:${token}`,
     chat: (token: string, chat: number) => `chat:${appTag(token)}:${token}:${chat}`,
     /** What every chat hash of an application starts with (create_chat appends the new number). */

@@ -48,6 +48,8 @@ export function isDependencyDown(error: unknown, depth = 0): boolean {
   return (
     ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "PROTOCOL_CONNECTION_LOST", "ER_CON_COUNT_ERROR", "ER_SERVER_SHUTDOWN", "ENOTFOUND", "EHOSTUNREACH"].includes(String(code)) ||
     /Connection is closed|Stream isn't writeable|enableOfflineQueue|ConnectionError|NoLivingConnections|connect ECONNREFUSED|Pool is closed|closed state|max retries|MaxRetriesPerRequest|Timeout/i.test(text) ||
+    // A Redis Cluster failing over: the node went away mid-command, the slots are moving or uncovered.
+    /aborted due to connection close|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|ClusterAllFailed|refresh slots cache|Too many Cluster redirections|^ReplyError (MOVED|ASK) /i.test(text) ||
     // Drizzle wraps the driver's error ("Failed query: …") and keeps it as the cause.
     (depth < 3 && isDependencyDown(error.cause, depth + 1))
   );

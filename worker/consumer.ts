@@ -46,6 +46,12 @@ export type ConsumerOptions<T> = {
   sink: Sink<T>;
   /** Called after each committed batch (metrics, tests). */
   onBatch?: (count: number) => void;
+  /**
+   * REDIS_WAIT_REPLICAS: a batch is handed to the sink only once that many replicas hold its entries.
+   * Else a failover could promote a replica that never had an entry the sink already persisted: a
+   * write answered 503 (retried under its Idempotency-Key as a new message) would then exist twice.
+   */
+  replicas?: { count: number; timeoutMs: number; mark: (stream: string) => string };
 };
 
 type Raw = [string, [string, string[]][]][] | null;
@@ -205,6 +211,10 @@ export class StreamConsumer<T> {
       }
     }
     if (!good.length) return [];
+    if (!(await this.onReplicas(good))) {
+      await this.backoff();
+      return good;
+    }
     try {
       await this.o.sink.handle(items);
       await this.ack(good);
@@ -236,6 +246,25 @@ export class StreamConsumer<T> {
       await this.backoff();
       return [entry];
     }
+  }
+
+  /**
+   * True when the replicas REDIS_WAIT_REPLICAS asks for hold every entry of the batch. WAIT counts
+   * this connection's own writes, so a write to the stream's slot comes first: the replication
+   * stream is ordered, and the entries were written before it.
+   */
+  private async onReplicas(entries: Entry[]): Promise<boolean> {
+    const { replicas, redis, log, sink } = this.o;
+    if (!replicas?.count) return true;
+    let short = 0;
+    for (const stream of new Set(entries.map((e) => e.stream))) {
+      const last = entries.filter((e) => e.stream === stream).at(-1)!.id;
+      const pipeline = redis.pipeline().set(replicas.mark(stream), last, "PX", 86_400_000).wait(replicas.count, replicas.timeoutMs);
+      const [, confirmed] = (await execAll(pipeline)) as [unknown, number];
+      if (Number(confirmed) < replicas.count) short = Math.max(short, replicas.count - Number(confirmed));
+    }
+    if (short) log.warn("entries not yet on enough replicas; holding the batch", { group: sink.group, count: entries.length, missing: short });
+    return short === 0;
   }
 
   private async ack(entries: Entry[]): Promise<void> {

@@ -49,6 +49,7 @@ const consumers = config.worker.sinks.flatMap((name) => {
     log,
     decode: (entry) => parseEvent(entry.stream, entry.id, entry.fields),
     sink,
+    replicas: { count: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs, mark: keys.replicationMark },
   }));
 });
 

@@ -9,7 +9,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { RedisClient } from "./client.ts";
-import type { ChainableCommander } from "ioredis";
+import { Cluster, type ChainableCommander } from "ioredis";
 import type { Config } from "../config.ts";
 import type { Keys } from "../keys.ts";
 
@@ -264,6 +264,14 @@ export function defineScripts(redis: RedisClient): void {
   }
 }
 
+const redirected = (error: Error | null) => !!error && /^(MOVED|ASK) /.test(error.message);
+
+/** Reloads a cluster client's slot map (after a redirect a pipeline did not follow); a no-op on one Redis. */
+function refreshSlots(redis: RedisClient): Promise<void> {
+  if (!(redis instanceof Cluster)) return Promise.resolve();
+  return new Promise((resolve) => redis.refreshSlotsCache(() => resolve()));
+}
+
 /** The typed script functions over a connection on which defineScripts ran. */
 export function scriptsFor(redis: RedisClient, keys: Keys, settings: ScriptSettings): Scripts {
   const scripts = {
@@ -278,8 +286,17 @@ export function scriptsFor(redis: RedisClient, keys: Keys, settings: ScriptSetti
       const [file, args] = command(c, keys, settings, input);
       if (!wait) return c.reply(await (redis as unknown as Record<string, (...a: Arg[]) => Promise<unknown>>)[file]!(...args));
       // WAIT in the same pipeline: the same node (the script's slot), still one round trip.
-      const pipeline = (redis.pipeline() as unknown as Record<string, (...a: Arg[]) => ChainableCommander>)[file]!(...args).wait(wait, settings.waitTimeoutMs ?? 50);
-      const [[scriptError, reply], [waitError, confirmed]] = (await pipeline.exec()) as [[Error | null, unknown], [Error | null, unknown]];
+      const send = async () => {
+        const pipeline = (redis.pipeline() as unknown as Record<string, (...a: Arg[]) => ChainableCommander>)[file]!(...args).wait(wait, settings.waitTimeoutMs ?? 50);
+        return (await pipeline.exec()) as [[Error | null, unknown], [Error | null, unknown]];
+      };
+      let [[scriptError, reply], [waitError, confirmed]] = await send();
+      // The slot moved (a failover): the script did not run there. ioredis retries a pipeline only
+      // when every command was redirected, and WAIT, having no key, was answered: so it is done here.
+      for (let attempt = 0; attempt < 5 && redirected(scriptError); attempt++) {
+        await refreshSlots(redis);
+        [[scriptError, reply], [waitError, confirmed]] = await send();
+      }
       if (scriptError) throw scriptError;
       if (waitError) throw waitError;
       const parsed = c.reply(reply);
