@@ -70,6 +70,10 @@ export function loadConfig(env: Env = process.env) {
     /** Alias that the API searches and the worker writes; the concrete index is versioned behind it. */
     searchIndex: read(env, "SEARCH_INDEX", "messages"),
     searchRefreshInterval: read(env, "SEARCH_REFRESH_INTERVAL", "1s"),
+    /** Primary shards of a new search index: fixed once the index exists (a new count needs a new index). */
+    searchShards: int(env, "SEARCH_SHARDS", 1, 1, 1024),
+    /** Copies of each shard; `migrate` applies a new count to the existing index in place. */
+    searchReplicas: int(env, "SEARCH_REPLICAS", 0, 0, 32),
     /** Number of Redis stream shards; changing it on a live system re-maps applications. */
     streamShards: int(env, "STREAM_SHARDS", 4, 1, 1024),
     adminApiKey: adminKey,

@@ -16,7 +16,7 @@ import { keysFor } from "../core/keys.ts";
 import { redact } from "../core/log.ts";
 import { createRedis, waitReady } from "../core/redis/client.ts";
 import { createElasticsearch } from "../core/search/client.ts";
-import { chatKey, documentId } from "../core/search/index.ts";
+import { chatKey, documentId, ensureSearchIndex } from "../core/search/index.ts";
 import { reconcileCounts } from "../worker/reconcile.ts";
 
 type Config = ReturnType<typeof loadConfig>;
@@ -46,7 +46,8 @@ STREAM_SHARDS), as for the API and the worker.`,
 
 Indexes every live message from MySQL with its version (a newer document already in the index
 wins), then removes documents whose message is gone or deleted. Safe while workers run; a progress
-bar goes to stderr.
+bar goes to stderr. A missing index is first created as \`bun run migrate\` does (SEARCH_SHARDS,
+SEARCH_REPLICAS).
 
 Options:
   --batch N     messages per bulk request and per page of the orphan scan
@@ -217,6 +218,8 @@ async function reindex(config: Config, batch: number) {
   const es = createElasticsearch(config.elasticsearchUrl);
   const index = config.searchIndex;
   try {
+    // A lost index is created as migrate would (mappings, SEARCH_SHARDS, SEARCH_REPLICAS), never by a bulk write.
+    console.log(`reindex: index ${index} ${await ensureSearchIndex(es, config)}`);
     const [[{ total }]] = (await pool.query("SELECT COUNT(*) total FROM messages WHERE deleted_at IS NULL")) as unknown as [[{ total: number }]];
     let done = 0;
     let after: [number, number, number] = [0, 0, 0];
@@ -233,7 +236,7 @@ async function reindex(config: Config, batch: number) {
         { index: { _index: index, _id: documentId(r.a, r.c, r.n), routing: chatKey(r.a, r.c), version: Number(r.v), version_type: "external" } },
         { app: Number(r.a), chat: chatKey(r.a, r.c), number: r.n, body: r.body, created_at: Math.round(Number(r.ts)) },
       ]);
-      const result = await es.bulk({ operations: operations as never });
+      const result = await es.bulk({ operations: operations as never, require_alias: true });
       const failed = result.items.filter((item) => {
         const status = Object.values(item)[0]!.status;
         return status >= 300 && status !== 409;

@@ -27,7 +27,7 @@ export async function migrateAll(config = loadConfig(), log: (msg: string) => vo
 
   const es = createElasticsearch(config.elasticsearchUrl);
   try {
-    log(`elasticsearch: index ${config.searchIndex} ${await ensureSearchIndex(es, config.searchIndex, config.searchRefreshInterval)}`);
+    log(`elasticsearch: index ${config.searchIndex} ${await ensureSearchIndex(es, config)}`);
   } finally {
     await es.close();
   }

@@ -24,19 +24,21 @@ bun run typecheck
 step "tests"
 bun test --timeout 120000 "$@"
 
-# The suites that matter again, on a local Redis Cluster of 3 masters and 3 replicas (SPEC §4.6):
-# numbers under concurrency, read-your-writes, idempotency, live events across processes, search,
-# a worker killed mid-batch, counters re-seeded after an eviction or a flush.
+# The suites that matter again, on a local Redis Cluster of 3 masters and 3 replicas (SPEC §4.6),
+# with two API processes and two workers: numbers under concurrency, read-your-writes, idempotency,
+# live events across processes, search, a worker killed mid-batch, counters re-seeded after an
+# eviction or a flush, /metrics and the CLI (dlq) reading every master.
 if [ "$#" -eq 0 ]; then
   step "redis cluster"
   bun run services cluster
   export REDIS_CLUSTER_NODES="127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002"
+  export TEST_WORKERS=2
   bun scripts/test-reset.ts
   bun run migrate
   step "tests on the redis cluster"
   bun test --timeout 120000 tests/http/chats.test.ts tests/http/messages.test.ts tests/http/applications.test.ts \
     tests/production/read-your-writes.test.ts tests/production/idempotency.test.ts tests/production/events.test.ts tests/production/wait-replicas.test.ts \
-    tests/search tests/worker/faults.test.ts
+    tests/production/metrics.test.ts tests/search tests/worker/faults.test.ts tests/worker/cli.test.ts
   bun run services cluster stop
 fi
 step "done"

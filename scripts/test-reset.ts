@@ -34,6 +34,10 @@ try {
   const aliases = await es.indices.getAlias({ name: config.searchIndex });
   for (const index of Object.keys(aliases)) indices.add(index);
 } catch {}
+try {
+  // Throwaway indices of tests/search/layout.test.ts, should a run have died before removing them.
+  for (const index of Object.keys(await es.indices.get({ index: `${config.searchIndex}_layout_*` }))) indices.add(index);
+} catch {}
 for (const index of indices) await es.indices.delete({ index }).catch(() => {});
 await es.close();
 console.log(`test state reset: ${database}, redis ${config.redisClusterNodes ? "cluster" : new URL(config.redisUrl).pathname}, ${[...indices].join(", ")}`);

@@ -9,10 +9,13 @@ import type { Client, estypes } from "@elastic/elasticsearch";
 export const INDEX_VERSION = 1;
 export const MAX_GRAM = 15;
 
-export function indexSettings(refreshInterval: string): estypes.IndicesIndexSettings {
+/** How an index is laid out: primary shards (fixed when it is created) and replicas of each (changeable in place). */
+export type IndexLayout = { shards: number; replicas: number };
+
+export function indexSettings(refreshInterval: string, layout: IndexLayout = { shards: 1, replicas: 0 }): estypes.IndicesIndexSettings {
   return {
-    number_of_shards: 1,
-    number_of_replicas: 0,
+    number_of_shards: layout.shards,
+    number_of_replicas: layout.replicas,
     refresh_interval: refreshInterval,
     max_ngram_diff: MAX_GRAM - 3,
     analysis: {
@@ -52,18 +55,42 @@ export const indexMappings: estypes.MappingTypeMapping = {
 export const chatKey = (appId: number, chat: number) => `${appId}:${chat}`;
 export const documentId = (appId: number, chat: number, number: number) => `${appId}:${chat}:${number}`;
 
-/** Creates `<alias>_v<INDEX_VERSION>` and points the alias at it, unless the alias exists. */
-export async function ensureSearchIndex(es: Client, alias: string, refreshInterval: string): Promise<"created" | "exists"> {
-  if (await es.indices.existsAlias({ name: alias })) {
-    await es.indices.putSettings({ index: alias, settings: { refresh_interval: refreshInterval } });
-    return "exists";
+/** What `ensureSearchIndex` needs of the configuration. */
+export type SearchIndexConfig = { searchIndex: string; searchRefreshInterval: string; searchShards: number; searchReplicas: number };
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+/**
+ * Creates `<alias>_v<INDEX_VERSION>` with the configured layout and points the alias at it, unless
+ * the alias exists. Then the dynamic settings (refresh interval, replicas) are applied to the index
+ * behind the alias in place. The shard count is fixed at creation: one that differs from
+ * SEARCH_SHARDS is reported, not changed. Returns one line for the log.
+ */
+export async function ensureSearchIndex(es: Client, config: SearchIndexConfig): Promise<string> {
+  const alias = config.searchIndex;
+  let created = false;
+  if (!(await es.indices.existsAlias({ name: alias }))) {
+    const index = `${alias}_v${INDEX_VERSION}`;
+    if (!(await es.indices.exists({ index }))) {
+      const layout = { shards: config.searchShards, replicas: config.searchReplicas };
+      created = await es.indices.create({ index, settings: indexSettings(config.searchRefreshInterval, layout), mappings: indexMappings }).then(
+        () => true,
+        (error) => {
+          if (!String(error?.message).includes("resource_already_exists")) throw error;
+          return false; // another migrate created it a moment ago
+        },
+      );
+    }
+    await es.indices.putAlias({ index, name: alias });
   }
-  const index = `${alias}_v${INDEX_VERSION}`;
-  if (!(await es.indices.exists({ index }))) {
-    await es.indices.create({ index, settings: indexSettings(refreshInterval), mappings: indexMappings }).catch((error) => {
-      if (!String(error?.message).includes("resource_already_exists")) throw error;
-    });
-  }
-  await es.indices.putAlias({ index, name: alias });
-  return "created";
+  await es.indices.putSettings({ index: alias, settings: { refresh_interval: config.searchRefreshInterval, number_of_replicas: config.searchReplicas } });
+  const states = await es.indices.getSettings({ index: alias, flat_settings: true });
+  const described = Object.entries(states).map(([index, state]) => {
+    const settings = (state.settings ?? {}) as Record<string, string>;
+    const shards = Number(settings["index.number_of_shards"]);
+    const replicas = Number(settings["index.number_of_replicas"]);
+    const fixed = shards === config.searchShards ? "" : `; SEARCH_SHARDS=${config.searchShards} not applied: the shard count of an index is fixed when it is created`;
+    return `${index}: ${count(shards, "shard")}, ${count(replicas, "replica")}${fixed}`;
+  });
+  return `${created ? "created" : "exists"} (${described.join("; ")})`;
 }

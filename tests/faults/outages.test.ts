@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { constantRate } from "../../bench/load.ts";
 import { call, eventually } from "../support/http.ts";
-import { sharedStack, startWorker, type Proc } from "../support/processes.ts";
+import { sharedStack, startWorker, type SharedStack } from "../support/processes.ts";
 import { managed, startServices, stopService } from "../support/services.ts";
 import { appId, config, drained, pendingOf, rows, searchable } from "../support/stack.ts";
 
@@ -10,15 +10,14 @@ const victimName = `victim-${Date.now()}`;
 const terminatedName = `terminated-${Date.now()}`;
 let base: string;
 let apis: string[];
-let shared: Proc;
+let stack: SharedStack;
 beforeAll(async () => {
-  const stack = await sharedStack();
+  stack = await sharedStack();
   base = stack.apis[0]!.url;
   apis = stack.apis.map((a) => a.url);
-  shared = stack.worker;
 });
 afterAll(async () => {
-  shared.proc.kill("SIGCONT");
+  stack?.resumeWorkers();
   await startServices();
 });
 
@@ -42,8 +41,7 @@ async function newChat(name: string) {
 describe("search sink faults", () => {
   test("a search worker SIGKILLed mid-bulk, again and again, loses and doubles nothing", async () => {
     const { token, path } = await newChat("kill search");
-    await drained(); // paused between batches, never inside a transaction holding row locks
-    shared.proc.kill("SIGSTOP");
+    await stack.pauseWorkers(); // once drained: between batches, never inside a transaction holding row locks
     try {
       const posts = await Promise.all(Array.from({ length: 3000 }, (_, i) => call(base, "POST", path, { body: `indexed ${i}` })));
       expect(posts.every((r) => r.status === 201)).toBe(true);
@@ -54,7 +52,7 @@ describe("search sink faults", () => {
       }
       expect(await pendingOf("search", victimName)).toBeGreaterThan(0);
     } finally {
-      shared.proc.kill("SIGCONT");
+      stack.resumeWorkers();
     }
     await searchable(60_000);
     expect(await indexed(await appId(token), 1)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));

@@ -6,21 +6,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { encodeCursor } from "../../server/common/cursor.ts";
 import { call } from "../support/http.ts";
-import { sharedStack, type Proc } from "../support/processes.ts";
+import { sharedStack, type SharedStack } from "../support/processes.ts";
 import { drained, keys, redisClient } from "../support/stack.ts";
 
 const PERSISTED = 500;
 const BACKLOG = 200_000;
 let base: string;
 let other: string;
-let shared: Proc;
+let stack: SharedStack;
 beforeAll(async () => {
-  const stack = await sharedStack();
+  stack = await sharedStack();
   base = stack.apis[0]!.url;
   other = stack.apis[1]!.url;
-  shared = stack.worker;
 });
-afterAll(() => shared.proc.kill("SIGCONT"));
+afterAll(() => stack?.resumeWorkers());
 
 async function redisInfo(section: string, field: string): Promise<number> {
   return Number(new RegExp(`^${field}:(\\d+)`, "m").exec(await redisClient().info(section))![1]);
@@ -63,9 +62,7 @@ describe("reads under a backlog", () => {
     await call(base, "POST", `/applications/${token}/chats`, {});
     const path = `/applications/${token}/chats/1/messages`;
     await post(base, path, Array.from({ length: PERSISTED }, (_, i) => `persisted ${i + 1}`), 1);
-    await drained();
-
-    shared.proc.kill("SIGSTOP");
+    await stack.pauseWorkers();
     try {
       // Pending edits and deletes of persisted messages, then the backlog, then edits and deletes in it.
       expect((await call(base, "DELETE", `${path}/10`)).status).toBe(204);
@@ -112,7 +109,7 @@ describe("reads under a backlog", () => {
         expect(await walk(url, path, "desc", 520, 2, 30)).toEqual(live(range(458, 519).reverse()).slice(0, 60));
       }
     } finally {
-      shared.proc.kill("SIGCONT");
+      stack.resumeWorkers();
     }
     await drained("mysql", 120_000);
     // Persisted, the same reads give the same answers, and the overlay is empty.

@@ -1,22 +1,20 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { call } from "../support/http.ts";
-import { sharedStack, type Proc } from "../support/processes.ts";
+import { sharedStack, type SharedStack } from "../support/processes.ts";
 import { appId, drained, keys, redisClient, rows } from "../support/stack.ts";
 
 let base: string;
 let other: string;
-let worker: Proc;
+let stack: SharedStack;
 beforeAll(async () => {
-  const stack = await sharedStack();
+  stack = await sharedStack();
   [base, other] = stack.apis.map((a) => a.url) as [string, string];
-  worker = stack.worker;
 });
-afterAll(() => worker.proc.kill("SIGCONT"));
+afterAll(() => stack?.resumeWorkers());
 
 test("with the workers stopped, every write is visible at once on every process; once persisted, it leaves Redis", async () => {
   const token = (await call(base, "POST", "/applications", { name: "ryw" })).json.token;
-  await drained();
-  worker.proc.kill("SIGSTOP");
+  await stack.pauseWorkers();
   try {
     const chat = await call(base, "POST", `/applications/${token}/chats`, { name: "pending chat" });
     const path = `/applications/${token}/chats/${chat.json.number}/messages`;
@@ -35,7 +33,7 @@ test("with the workers stopped, every write is visible at once on every process;
     }
     expect(await redisClient().zcard(keys.pending(token, 1))).toBe(5);
   } finally {
-    worker.proc.kill("SIGCONT");
+    stack.resumeWorkers();
   }
   await drained();
   expect(await redisClient().zcard(keys.pending(token, 1))).toBe(0);

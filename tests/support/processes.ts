@@ -4,6 +4,8 @@
  */
 import type { Subprocess } from "bun";
 import { join } from "node:path";
+import type { GroupName } from "../../core/keys.ts";
+import { drained } from "./stack.ts";
 
 const root = join(import.meta.dir, "../..");
 const running = new Set<Subprocess>();
@@ -103,14 +105,41 @@ export function startWorker(env: Record<string, string> = {}, options: SpawnOpti
   return spawn("worker/main.ts", env, options);
 }
 
-let shared: Promise<{ apis: Api[]; worker: Proc }> | undefined;
+export type SharedStack = {
+  apis: Api[];
+  /** TEST_WORKERS workers (default 1), named shared-worker-1, shared-worker-2, … */
+  workers: Proc[];
+  /**
+   * Waits until `groups` (default: the MySQL group) have acknowledged everything, then SIGSTOPs every
+   * shared worker: paused between batches, never inside a MySQL transaction holding row locks.
+   */
+  pauseWorkers: (...groups: GroupName[]) => Promise<void>;
+  /** SIGCONTs every shared worker (harmless when they run). */
+  resumeWorkers: () => void;
+};
 
-/** Two API processes and one worker shared by the test files of one run. */
-export function sharedStack() {
+let shared: Promise<SharedStack> | undefined;
+
+/** How many shared workers: TEST_WORKERS (the cluster pass of test:all runs 2), default 1. */
+function workerCount(): number {
+  const raw = process.env.TEST_WORKERS?.trim() || "1";
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 16) throw new Error(`TEST_WORKERS must be an integer from 1 to 16, got "${raw}"`);
+  return Number(raw);
+}
+
+/** Two API processes and TEST_WORKERS workers shared by the test files of one run. */
+export function sharedStack(): Promise<SharedStack> {
   shared ??= (async () => {
     const apis = await Promise.all([startApi(), startApi()]);
-    const worker = startWorker({ WORKER_NAME: "shared-worker" });
-    return { apis, worker };
+    const workers = Array.from({ length: workerCount() }, (_, i) => startWorker({ WORKER_NAME: `shared-worker-${i + 1}` }));
+    const resumeWorkers = () => {
+      for (const worker of workers) worker.proc.kill("SIGCONT");
+    };
+    const pauseWorkers = async (...groups: GroupName[]) => {
+      for (const group of groups.length ? groups : ["mysql" as const]) await drained(group);
+      for (const worker of workers) worker.proc.kill("SIGSTOP");
+    };
+    return { apis, workers, pauseWorkers, resumeWorkers };
   })();
   return shared;
 }

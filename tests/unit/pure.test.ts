@@ -7,6 +7,7 @@ import { isValidBody, isValidName } from "../../server/common/text.ts";
 import { fingerprint, idempotencyKey } from "../../server/common/idempotency.ts";
 import { mergedPage, parseEntry, type OverlayEntry } from "../../server/common/overlay.ts";
 import { loadConfig, ConfigError } from "../../core/config.ts";
+import { indexSettings } from "../../core/search/index.ts";
 import { contracts, loadLua, scriptFiles } from "../../core/redis/scripts.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -162,6 +163,17 @@ describe("configuration", () => {
     expect(() => loadConfig({ PORT: "70000" })).toThrow(/PORT/);
     expect(() => loadConfig({ REDIS_URL: "http://x" })).toThrow(/REDIS_URL/);
     expect(loadConfig({ RATE_LIMIT_PER_MINUTE: "" }).rateLimitPerMinute).toBeNull();
+  });
+
+  test("SEARCH_SHARDS and SEARCH_REPLICAS: defaults 1 and 0, integers in range, into the index settings", () => {
+    expect(loadConfig({})).toMatchObject({ searchShards: 1, searchReplicas: 0 });
+    expect(loadConfig({ SEARCH_SHARDS: " 3 ", SEARCH_REPLICAS: "2" })).toMatchObject({ searchShards: 3, searchReplicas: 2 });
+    expect(loadConfig({ SEARCH_SHARDS: "", SEARCH_REPLICAS: "" })).toMatchObject({ searchShards: 1, searchReplicas: 0 });
+    for (const [name, value] of [["SEARCH_SHARDS", "0"], ["SEARCH_SHARDS", "1025"], ["SEARCH_SHARDS", "two"], ["SEARCH_SHARDS", "1.5"], ["SEARCH_REPLICAS", "-1"], ["SEARCH_REPLICAS", "33"], ["SEARCH_REPLICAS", "1e1"]]) {
+      expect(() => loadConfig({ [name!]: value })).toThrow(new RegExp(`^${name}`));
+    }
+    expect(indexSettings("1s", { shards: 4, replicas: 1 })).toMatchObject({ number_of_shards: 4, number_of_replicas: 1, refresh_interval: "1s" });
+    expect(indexSettings("1s")).toMatchObject({ number_of_shards: 1, number_of_replicas: 0 });
   });
 });
 

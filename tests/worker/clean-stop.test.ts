@@ -11,10 +11,10 @@ import { appId, drained, pendingOf, rows } from "../support/stack.ts";
 
 const ROUNDS = 20;
 const PER_ROUND = 150;
-const { apis, worker: shared } = await sharedStack();
+const { apis, pauseWorkers, resumeWorkers } = await sharedStack();
 const base = apis[0]!.url;
-// A test that pauses the shared worker resumes it in its finally; this is the backstop.
-afterAll(() => shared.proc.kill("SIGCONT"));
+// A test that pauses the shared workers resumes them in its finally; this is the backstop.
+afterAll(resumeWorkers);
 
 /** The log lines (JSON) a process printed on stdout, in order. */
 function logLines(proc: Proc): { msg: string }[] {
@@ -37,11 +37,9 @@ describe("clean stop", () => {
     const token = (await call(base, "POST", "/applications", { name: "sigterm" })).json.token as string;
     await call(base, "POST", `/applications/${token}/chats`, {});
     const hogs: Subprocess[] = [Bun.spawn(["yes"], { stdout: "ignore" }), Bun.spawn(["yes"], { stdout: "ignore" })];
-    // The shared worker is paused between batches (everything acknowledged, no transaction open: a
+    // The shared workers are paused between batches (everything acknowledged, no transaction open: a
     // transaction frozen with the chat's row lock would hold up the stopped workers' batches).
-    await drained("mysql");
-    await drained("search");
-    shared.proc.kill("SIGSTOP");
+    await pauseWorkers("mysql", "search");
     let posted = 0;
     try {
       for (let round = 0; round < ROUNDS; round++) {
@@ -71,9 +69,9 @@ describe("clean stop", () => {
       }
     } finally {
       for (const hog of hogs) hog.kill("SIGKILL");
-      shared.proc.kill("SIGCONT");
+      resumeWorkers();
     }
-    // The shared worker takes what the stopped ones never read: everything is persisted once.
+    // The shared workers take what the stopped ones never read: everything is persisted once.
     await drained("mysql", 60_000);
     const [row] = await rows("SELECT COUNT(*) n, COUNT(DISTINCT body) d FROM messages WHERE application_id = ? AND chat_number = 1", [await appId(token)]);
     expect({ n: Number(row!.n), d: Number(row!.d) }).toEqual({ n: posted, d: posted });

@@ -1,23 +1,22 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { call, eventually } from "../support/http.ts";
-import { sharedStack, startWorker, type Proc } from "../support/processes.ts";
+import { sharedStack, startWorker } from "../support/processes.ts";
 import { flushAll } from "../../core/redis/client.ts";
 import { appId, drained, keys, pendingOf, redisClient, rows } from "../support/stack.ts";
 
 // Unique per run: a consumer name left from an earlier run may still hold entries.
 const victimName = `victim-${Date.now()}`;
-const { apis, worker: shared } = await sharedStack();
+const { apis, pauseWorkers, resumeWorkers } = await sharedStack();
 const base = apis[0]!.url;
-// A test that pauses the shared worker resumes it in its finally; this is the backstop.
-afterAll(() => shared.proc.kill("SIGCONT"));
+// A test that pauses the shared workers resumes them in its finally; this is the backstop.
+afterAll(resumeWorkers);
 
 describe("worker faults", () => {
   test("a worker SIGKILLed mid-batch, again and again, loses and doubles nothing", async () => {
     const token = (await call(base, "POST", "/applications", { name: "kill" })).json.token;
     await call(base, "POST", `/applications/${token}/chats`, {});
-    // The shared worker is paused, so the victim is the only consumer while it is being killed.
-    await drained(); // paused between batches, never inside a transaction holding row locks
-    shared.proc.kill("SIGSTOP");
+    // The shared workers are paused, so the victim is the only consumer while it is being killed.
+    await pauseWorkers(); // once drained: between batches, never inside a transaction holding row locks
     try {
       // Everything is queued first, so each victim has batches in hand whenever it is killed.
       const posts = await Promise.all(Array.from({ length: 3000 }, (_, i) => call(base, "POST", `/applications/${token}/chats/1/messages`, { body: `survivor ${i}` })));
@@ -32,9 +31,9 @@ describe("worker faults", () => {
       expect(kills).toBe(4);
       expect(await pendingOf("mysql", victimName)).toBeGreaterThan(0);
     } finally {
-      shared.proc.kill("SIGCONT");
+      resumeWorkers();
     }
-    // The shared worker claims what the dead victim held once it has been idle long enough.
+    // The shared workers claim what the dead victim held once it has been idle long enough.
     await drained("mysql", 60_000);
     const id = await appId(token);
     const persisted = await rows<{ n: number; distinct_bodies: number }>(

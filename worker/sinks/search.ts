@@ -66,7 +66,9 @@ export function searchSink({ es, redis, keys, index }: { es: Client; redis: Redi
 
   async function bulk(operations: object[]) {
     if (!operations.length) return;
-    const response = await es.bulk({ operations: operations as never });
+    // require_alias: with the alias missing (an index being rebuilt), an index operation fails as an
+    // outage and is retried, instead of auto-creating a concrete index under the alias's name.
+    const response = await es.bulk({ operations: operations as never, require_alias: true });
     if (!response.errors) return;
     const failures: string[] = [];
     let outage = false;
