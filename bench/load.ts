@@ -12,7 +12,9 @@ export async function wrk(url: string, script: string, seconds: number, connecti
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p99 = toMs(/99%\s+([\d.]+\w+)/.exec(out)?.[1]);
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
-  return { rps, p99, non2xx: Number(errors ?? 0), raw: out };
+  const requests = Number(/(\d+) requests in /.exec(out)?.[1] ?? NaN);
+  const socketErrors = /Socket errors: (.*)/.exec(out)?.[1];
+  return { rps, p99, requests, non2xx: Number(errors ?? 0), socketErrors, raw: out };
 }
 
 function toMs(value: string | undefined): number {

@@ -1,27 +1,35 @@
 /**
  * `bun run bench`: the SPEC §8 scenarios, each beside a baseline measured in the same run, printed as
- * one table. Uses its own database (chat_bench), Redis db (3) and index (messages_bench), reset at
- * start. Needs the services (`bun run services`) and wrk. Sizes: BENCH_MESSAGES (default 100000),
- * BENCH_SECONDS (default 10).
+ * one table and written as JSON under bench/results/. Uses its own database (chat_bench), Redis db (3)
+ * and index (messages_bench), reset at start. Needs the services (`bun run services`) and wrk. Sizes:
+ * BENCH_MESSAGES (default 100000), BENCH_SECONDS (default 10). BENCH_CLUSTER=1 runs the create and
+ * drain scenarios on the local Redis Cluster too (cluster.ts); BENCH_CLUSTER=only runs just those
+ * (and the echo baseline they are compared with).
  */
 import type { Subprocess } from "bun";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
-import Redis from "ioredis";
+import Redis, { type Cluster } from "ioredis";
 import { keysFor } from "../core/keys.ts";
 import { indexMappings, indexSettings } from "../core/search/index.ts";
 import { closedLoop, constantRate, percentile, wrk } from "./load.ts";
-import { addRow, printTable } from "./table.ts";
+import { addRow, printTable, writeResults } from "./table.ts";
 import { backlogScenario } from "./backlog.ts";
+import { commands, meter, perOp, pidOfPort, sum, type Pids } from "./cpu.ts";
+import { clusterScenarios, prepareCluster } from "./cluster.ts";
 
 const root = join(import.meta.dir, "..");
 const N = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CLUSTER = ["1", "only"].includes(process.env.BENCH_CLUSTER ?? "") ? process.env.BENCH_CLUSTER : undefined;
 const env = {
   ...process.env,
   DATABASE_URL: "mysql://chat:chat@127.0.0.1:3306/chat_bench",
   REDIS_URL: "redis://127.0.0.1:6379/3",
+  // The standalone scenarios never inherit a cluster or WAIT from the caller's shell (cluster.ts sets its own).
+  REDIS_CLUSTER_NODES: "",
+  REDIS_WAIT_REPLICAS: "",
   ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL ?? "http://127.0.0.1:9200",
   SEARCH_INDEX: "messages_bench",
   SEARCH_REFRESH_INTERVAL: "1s",
@@ -72,30 +80,52 @@ async function reset() {
   if ((await migrate.exited) !== 0) throw new Error("migrate failed");
 }
 
-async function streamState(group: string) {
-  const redis = new Redis(env.REDIS_URL!);
-  let lag = 0;
-  let pending = 0;
+/**
+ * What `group` still has to do on every stream shard: entries unread (lag, or the stream's length when
+ * Redis cannot tell) plus read but unacknowledged; done once it has read up to each stream's last id
+ * and holds nothing pending.
+ */
+async function streamState(redis: Redis | Cluster, group: string) {
+  let remaining = 0;
+  let done = true;
   for (const stream of keysFor(4).streams()) {
-    const info = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
-    for (const row of info) {
-      if (row[1] !== group) continue;
-      pending += Number(row[row.indexOf("pending") + 1]);
-      lag += Number(row[row.indexOf("lag") + 1] ?? 0);
+    const rows = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
+    const row = rows.map((r) => Object.fromEntries(Array.from({ length: r.length / 2 }, (_, i) => [String(r[2 * i]), r[2 * i + 1]]))).find((r) => r.name === group);
+    const last = String(((await redis.xinfo("STREAM", stream).catch(() => [])) as unknown[]).find((_, i, a) => a[i - 1] === "last-generated-id") ?? "0-0");
+    if (!row) {
+      remaining += await redis.xlen(stream);
+      done &&= last === "0-0";
+      continue;
     }
+    remaining += Number(row.pending) + (row.lag === null || row.lag === undefined ? await redis.xlen(stream) : Number(row.lag));
+    done &&= Number(row.pending) === 0 && String(row["last-delivered-id"]) === last;
   }
-  redis.disconnect();
-  return lag + pending;
+  return { remaining, done };
 }
 
-async function drain(group: "mysql" | "search", queued: number) {
+/**
+ * One worker with one sink drains everything its group has left; CPU of the worker and of the given
+ * processes (the sink's server, Redis) over the drain. Fails when nothing moves for a minute.
+ */
+async function drain(group: "mysql" | "search", opts: { redis: Redis | Cluster; env?: Record<string, string>; sink: Pids; redisPids: Pids }) {
+  const events = (await streamState(opts.redis, group)).remaining;
   const started = performance.now();
-  const worker = spawn("worker/main.ts", { WORKER_SINKS: group, WORKER_NAME: `bench-${group}` });
-  while ((await streamState(group)) > 0) await Bun.sleep(50);
+  const worker = spawn("worker/main.ts", { ...opts.env, WORKER_SINKS: group, WORKER_NAME: `bench-${group}` });
+  const cpu = meter({ worker: worker.pid, ...opts.sink, ...opts.redisPids });
+  let last = events;
+  let moved = Date.now();
+  for (;;) {
+    const state = await streamState(opts.redis, group);
+    if (state.done) break;
+    if (state.remaining !== last) (last = state.remaining), (moved = Date.now());
+    if (Date.now() - moved > 60_000) throw new Error(`draining ${group}: ${state.remaining} entries left, none moved for a minute`);
+    await Bun.sleep(50);
+  }
   const seconds = (performance.now() - started) / 1000;
+  const used = cpu.stop();
   const memory = rss(worker);
   await stop(worker);
-  return { rate: queued / seconds, memory };
+  return { rate: events / seconds, events, memory, used };
 }
 
 async function main() {
@@ -103,23 +133,75 @@ async function main() {
   for (const [name, url] of [["Elasticsearch", `${ES}/_cluster/health`]] as const) {
     if (!(await fetch(url).then((r) => r.ok, () => false))) throw new Error(`${name} is not answering: run \`bun run services\` first`);
   }
-  log(`resetting chat_bench, redis db 3, index messages_bench (messages: ${N}, wrk seconds: ${SECONDS})`);
+  // Before anything long: the cluster is up, healthy and nobody else's (cluster.ts).
+  if (CLUSTER) await prepareCluster(log);
+  log(`resetting chat_bench, redis db 3, index messages_bench (messages: ${N}, wrk seconds: ${SECONDS}${CLUSTER ? `, cluster: ${CLUSTER}` : ""})`);
   await reset();
+  const pids = {
+    redis: pidOfPort(Number(new URL(env.REDIS_URL!).port || 6379), commands.redis),
+    mysql: pidOfPort(3306, commands.mysql),
+    es: pidOfPort(Number(new URL(ES).port || 9200), commands.elasticsearch),
+  };
+  for (const [name, pid] of Object.entries(pids)) if (!pid) log(`warning: no local ${name} process found: its CPU counts as unknown`);
 
-  const api = spawn("server/main.ts", { PORT: "3901" });
   const echo = spawn("bench/echo-server.ts", { PORT: "3900" });
-  await Promise.all([up("http://127.0.0.1:3901/healthz"), up("http://127.0.0.1:3900/echo/1")]);
+  await up("http://127.0.0.1:3900/echo/1");
+  /** The echo baseline under wrk, CPU of the echo server per request. */
+  const echoWrk = async () => {
+    const cpu = meter({ echo: echo.pid });
+    const run = await wrk("http://127.0.0.1:3900/echo/", join(import.meta.dir, "echo.lua"), SECONDS);
+    return { ...run, cpuPerRequest: perOp(sum(cpu.stop()), run.requests) };
+  };
+  const echoBase = CLUSTER === "only" ? await echoWrk() : await standalone(pids, echoWrk);
+
+  // A cluster that fails (busy, unhealthy) still leaves the standalone rows printed and saved.
+  let failed: unknown;
+  if (CLUSTER) {
+    await clusterScenarios({
+      env,
+      seconds: SECONDS,
+      messages: N,
+      log,
+      spawn,
+      stop,
+      up,
+      echo: echoBase,
+      drain: (group, opts) => drain(group, opts),
+      remaining: async (redis, group) => (await streamState(redis, group)).remaining,
+      rawInsert: (rows) => rawInsert(rows, pids.mysql),
+      rawBulk: (docs) => rawBulk(docs, pids.es),
+      pids,
+    }).catch((error) => {
+      failed = error;
+      log(`cluster scenarios failed: ${error instanceof Error ? error.message : error}`);
+    });
+  }
+  await stop(echo);
+  printTable();
+  log(`results: ${writeResults({ messages: N, seconds: SECONDS, backlog: Number(process.env.BENCH_BACKLOG ?? 1_000_000), lagRate: Number(process.env.BENCH_LAG_RATE ?? 1000), cluster: CLUSTER ?? null, clusterError: failed ? String(failed) : undefined })}`);
+  if (failed) throw failed;
+}
+
+/** Every standalone scenario (Redis db 3); returns the echo baseline's wrk figures for the cluster rows. */
+async function standalone(pids: { redis?: number; mysql?: number; es?: number }, echoWrk: () => Promise<{ rps: number; p99: number; requests: number; cpuPerRequest: number }>) {
+  const api = spawn("server/main.ts", { PORT: "3901" });
+  await up("http://127.0.0.1:3901/healthz");
   const API = "http://127.0.0.1:3901/api/v1";
   const post = (path: string, body: unknown) => fetch(`${API}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
   const { token } = await post("/applications", { name: "bench" });
   for (let i = 0; i < 51; i++) await post(`/applications/${token}/chats`, { name: `chat ${i}` });
 
-  // 1. create throughput and p99 under wrk, beside the echo baseline.
+  // 1. create throughput, CPU per request and p99 under wrk, beside the echo baseline.
   log("create message: wrk, 64 connections");
+  const cpu = meter({ api: api.pid, redis: pids.redis });
   const ours = await wrk(`${API}/applications/${token}/chats/`, join(import.meta.dir, "create-message.lua"), SECONDS);
-  const base = await wrk("http://127.0.0.1:3900/echo/", join(import.meta.dir, "echo.lua"), SECONDS);
+  const used = cpu.stop();
+  const base = await echoWrk();
   if (ours.non2xx) log(`warning: ${ours.non2xx} non-2xx responses`);
+  const accepted = ours.requests - ours.non2xx;
+  const cpuPerCreate = perOp(sum(used), accepted);
   addRow("create message (req/s, wrk -c64)", ours.rps, base.rps, "≥ 0.60", ours.rps / base.rps >= 0.6, "ratio");
+  addRow("create CPU/req, API + Redis (µs)", cpuPerCreate, base.cpuPerRequest, "≤ 2.5", cpuPerCreate / base.cpuPerRequest <= 2.5, "µs", { cpuSeconds: used, accepted });
   addRow("create message p99 at full load (ms)", ours.p99, base.p99, "info", true, "ms");
 
   // 2. p99 at half the measured rate (open loop).
@@ -136,18 +218,23 @@ async function main() {
   await closedLoop(N, 64, (i) => post(`/applications/${token}/chats/51/messages`, { body: `${words[i % 12]} ${words[(i * 7) % 12]} message ${i} zulu${i % 1000}` }));
   const apiMemory = rss(api);
   const redis = new Redis(env.REDIS_URL!);
-  let queued = 0;
-  for (const stream of keysFor(4).streams()) queued += await redis.xlen(stream);
-  redis.disconnect();
 
-  log(`draining ${queued} events into MySQL`);
-  const toMysql = await drain("mysql", queued);
-  const raw = await rawInsert(queued);
-  addRow(`worker → MySQL (${queued} msgs/s)`, toMysql.rate, raw, "≥ 0.70", toMysql.rate / raw >= 0.7, "ratio");
-  log(`draining ${queued} events into Elasticsearch`);
-  const toEs = await drain("search", queued);
-  const rawEs = await rawBulk(queued);
-  addRow(`worker → Elasticsearch (msgs/s)`, toEs.rate, rawEs, "≥ 0.70", toEs.rate / rawEs >= 0.7, "ratio");
+  // Drains: CPU per message of the worker and the sink's server, beside the raw client and the same server.
+  log("draining everything queued into MySQL");
+  const toMysql = await drain("mysql", { redis, sink: { mysql: pids.mysql }, redisPids: { redis: pids.redis } });
+  const raw = await rawInsert(toMysql.events, pids.mysql);
+  const mysqlCpu = perOp(sum(toMysql.used, ["worker", "mysql"]), toMysql.events);
+  const rawMysqlCpu = perOp(sum(raw.used, ["client", "mysql"]), toMysql.events);
+  addRow(`worker → MySQL (${toMysql.events} msgs/s)`, toMysql.rate, raw.rate, "≥ 0.70", toMysql.rate / raw.rate >= 0.7, "ratio");
+  addRow("worker → MySQL CPU/msg, worker + MySQL (µs)", mysqlCpu, rawMysqlCpu, "≤ 1.5", mysqlCpu / rawMysqlCpu <= 1.5, "µs", { cpuSeconds: toMysql.used, baselineCpuSeconds: raw.used, events: toMysql.events });
+  log(`draining ${toMysql.events} events into Elasticsearch`);
+  const toEs = await drain("search", { redis, sink: { elasticsearch: pids.es }, redisPids: { redis: pids.redis } });
+  const rawEs = await rawBulk(toEs.events, pids.es);
+  const esCpu = perOp(sum(toEs.used, ["worker", "elasticsearch"]), toEs.events);
+  const rawEsCpu = perOp(sum(rawEs.used, ["client", "elasticsearch"]), toEs.events);
+  addRow(`worker → Elasticsearch (msgs/s)`, toEs.rate, rawEs.rate, "≥ 0.70", toEs.rate / rawEs.rate >= 0.7, "ratio");
+  addRow("worker → Elasticsearch CPU/msg, worker + ES (µs)", esCpu, rawEsCpu, "≤ 1.25", esCpu / rawEsCpu <= 1.25, "µs", { cpuSeconds: toEs.used, baselineCpuSeconds: rawEs.used, events: toEs.events });
+  redis.disconnect();
   await fetch(`${ES}/messages_bench/_refresh`, { method: "POST" });
 
   // 4. search latency on the chat of N messages, beside the same query sent to Elasticsearch directly.
@@ -188,8 +275,7 @@ async function main() {
   await post(`/applications/${token}/chats`, { name: "backlog" });
   await backlogScenario({ redisUrl: env.REDIS_URL!, api: API, token, idle: 51, busy: 52, log });
   await stop(api);
-  await stop(echo);
-  printTable();
+  return base;
 }
 
 /** wrk is a Debian package: installed like the services' packages when missing (as root). */
@@ -204,24 +290,27 @@ async function installWrk() {
 }
 
 /** Baseline: mysql2 multi-row INSERTs of the same number of rows, 500 per statement, one connection. */
-async function rawInsert(rows: number): Promise<number> {
+async function rawInsert(rows: number, mysqlPid: number | undefined) {
   const conn = await mysql.createConnection({ uri: env.DATABASE_URL });
   await conn.query("CREATE TABLE bench_raw_messages LIKE messages");
   const now = new Date();
+  const cpu = meter({ client: process.pid, mysql: mysqlPid });
   const started = performance.now();
   for (let i = 0; i < rows; i += 500) {
     const batch = Array.from({ length: Math.min(500, rows - i) }, (_, k) => [1, 51, i + k + 1, `raw message ${i + k} with a few words`, 1, null, now, now]);
     await conn.query("INSERT INTO bench_raw_messages (application_id, chat_number, number, body, version, deleted_at, created_at, updated_at) VALUES ?", [batch]);
   }
   const rate = rows / ((performance.now() - started) / 1000);
+  const used = cpu.stop();
   await conn.query("DROP TABLE bench_raw_messages");
   await conn.end();
-  return rate;
+  return { rate, used };
 }
 
 /** Baseline: raw _bulk of the same number of documents, 500 per request, into a scratch index. */
-async function rawBulk(docs: number): Promise<number> {
+async function rawBulk(docs: number, esPid: number | undefined) {
   await fetch(`${ES}/bench_raw_bulk`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ settings: indexSettings("1s"), mappings: indexMappings }) });
+  const cpu = meter({ client: process.pid, elasticsearch: esPid });
   const started = performance.now();
   for (let i = 0; i < docs; i += 500) {
     const lines: string[] = [];
@@ -231,8 +320,9 @@ async function rawBulk(docs: number): Promise<number> {
     await fetch(`${ES}/bench_raw_bulk/_bulk`, { method: "POST", headers: { "content-type": "application/x-ndjson" }, body: lines.join("\n") + "\n" }).then((r) => r.arrayBuffer());
   }
   const rate = docs / ((performance.now() - started) / 1000);
+  const used = cpu.stop();
   await fetch(`${ES}/bench_raw_bulk`, { method: "DELETE" });
-  return rate;
+  return { rate, used };
 }
 
 async function sseLatency(url: string, send: (i: number) => Promise<unknown>): Promise<number[]> {
