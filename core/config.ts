@@ -60,6 +60,10 @@ export function loadConfig(env: Env = process.env) {
     port: int(env, "PORT", 3000, 0, 65535),
     databaseUrl: url(env, "DATABASE_URL", "mysql://chat:chat@127.0.0.1:3306/chat", ["mysql:"]),
     databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 1, 500),
+    /** A read replica of DATABASE_URL for the API's GETs and lists of chats and messages; null: none. */
+    databaseReadUrl: env.DATABASE_READ_URL?.trim() ? url(env, "DATABASE_READ_URL", "", ["mysql:"]) : null,
+    /** With DATABASE_READ_URL: how long the MySQL sink waits for the replica to apply a batch before retrying it. */
+    databaseReadWaitTimeoutMs: int(env, "DATABASE_READ_WAIT_TIMEOUT_MS", 5000, 100, 60_000),
     redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379/0", ["redis:", "rediss:"]),
     /** Seed nodes of a Redis Cluster; when set, every process uses it and REDIS_URL is ignored. */
     redisClusterNodes: clusterNodes(env),

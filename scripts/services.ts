@@ -9,52 +9,23 @@
  *
  * `bun run services cluster` / `bun run services cluster stop`: a local Redis Cluster on
  * 127.0.0.1:7000–7005 (scripts/redis-cluster.ts), independent of the services above.
+ *
+ * `bun run services replica` / `bun run services replica stop`: a read replica of that MariaDB on
+ * 127.0.0.1:3307 (scripts/services/mariadb-replica.ts), for DATABASE_READ_URL.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { connect } from "node:net";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensureElasticsearch, stopElasticsearch } from "./elasticsearch/node.ts";
 import { ensureRedisCluster, stopRedisCluster } from "./redis-cluster.ts";
+import { ensureMariadbReplica, stopMariadbReplica } from "./services/mariadb-replica.ts";
+import { answers, daemon, log, run, stopPidFile, waitFor, which } from "./services/process.ts";
 
 const root = join(import.meta.dir, "..");
 const state = join(root, ".services");
-const log = (msg: string) => console.log(`[services] ${msg}`);
 
 const databaseUrl = new URL(process.env.DATABASE_URL ?? "mysql://chat:chat@127.0.0.1:3306/chat");
 const redisUrl = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:6379/0");
 const databases = [...new Set([databaseUrl.pathname.slice(1) || "chat", "chat", "chat_test"])];
-
-function answers(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, logFile?: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await Bun.sleep(200);
-  }
-  const tail = logFile && existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n") : "";
-  throw new Error(`${what} did not answer within ${timeoutMs / 1000}s${tail ? `; last log lines:\n${tail}` : ""}`);
-}
-
-async function run(cmd: string[], options: { env?: Record<string, string>; quiet?: boolean } = {}) {
-  const proc = Bun.spawn(cmd, { stdout: options.quiet ? "pipe" : "inherit", stderr: "pipe", env: { ...process.env, ...options.env } });
-  const code = await proc.exited;
-  if (code !== 0) throw new Error(`${cmd.join(" ")} exited with ${code}: ${await new Response(proc.stderr).text()}`);
-  return options.quiet ? await new Response(proc.stdout as ReadableStream).text() : "";
-}
-
-const which = (bin: string) => Bun.which(bin, { PATH: `${process.env.PATH}:/usr/sbin:/sbin` });
 
 async function aptInstall(packages: string[]) {
   if (process.getuid?.() !== 0) {
@@ -71,9 +42,9 @@ async function aptInstall(packages: string[]) {
   });
 }
 
-/** Starts a daemon in its own session, so Ctrl-C in the terminal that ran us does not reach it. */
-function daemon(cmd: string[], logFile: string) {
-  Bun.spawn(["setsid", "-f", ...cmd], { stdout: Bun.file(logFile), stderr: Bun.file(logFile), stdin: "ignore" });
+/** The socket on which root administers the MariaDB of DATABASE_URL: ours, else a system one. */
+function mariadbRootSocket(): string | undefined {
+  return [join(state, "mariadb", "mysqld.sock"), "/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock"].find((s) => existsSync(s));
 }
 
 async function ensureMariadb(): Promise<string> {
@@ -98,6 +69,9 @@ async function ensureMariadb(): Promise<string> {
         `--port=${port}`, "--bind-address=127.0.0.1", "--user=root", "--skip-name-resolve",
         "--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin",
         "--innodb-buffer-pool-size=512M", "--innodb-flush-log-at-trx-commit=2", "--max-connections=500",
+        // A binary log with GTIDs (always on in MariaDB), so `bun run services replica` can follow it;
+        // a fixed name (the default is the host name's) and a day of history.
+        "--log-bin=mariadb-bin", "--server-id=1", "--binlog-format=ROW", "--binlog-expire-logs-seconds=86400",
         `--log-error=${join(dir, "error.log")}`,
       ],
       join(dir, "stdout.log"),
@@ -106,7 +80,7 @@ async function ensureMariadb(): Promise<string> {
     started = "started";
   }
   // Create the user and databases as root over a local socket; elsewhere they must exist already.
-  const rootSocket = [socket, "/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock"].find((s) => existsSync(s));
+  const rootSocket = mariadbRootSocket();
   if (rootSocket) {
     const client = which("mariadb") ?? which("mysql")!;
     const user = decodeURIComponent(databaseUrl.username || "chat");
@@ -144,28 +118,6 @@ async function ensureRedis(): Promise<string> {
   return "started";
 }
 
-async function stopPidFile(name: string, pidFile: string): Promise<void> {
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, "utf8").trim());
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      log(`${name} stopped`);
-      return;
-    }
-    await Bun.sleep(200);
-  }
-  process.kill(pid, "SIGKILL");
-  log(`${name} killed`);
-}
-
 async function main() {
   const command = process.argv[2] ?? "start";
   const started = Date.now();
@@ -176,15 +128,25 @@ async function main() {
     log(`redis cluster ${result}`);
     return;
   }
+  if (command === "replica") {
+    const sub = process.argv[3] ?? "start";
+    if (process.argv.length > 4 || (sub !== "start" && sub !== "stop")) throw new Error(`unknown command replica ${process.argv.slice(3).join(" ")}: use replica, replica start or replica stop`);
+    if (sub === "stop") return void ((await stopMariadbReplica()) || log("mariadb replica not running"));
+    if (!which("mariadbd") && !which("mysqld")) await aptInstall(["mariadb-server", "mariadb-client"]);
+    const primary = await ensureMariadb();
+    const replica = await ensureMariadbReplica({ primary: databaseUrl, rootSocket: mariadbRootSocket(), databases });
+    return log(`mariadb ${primary}, replica ${replica} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  }
   if (command === "stop") {
     await Promise.all([
+      stopMariadbReplica(),
       stopPidFile("MariaDB", join(state, "mariadb", "mariadb.pid")),
       stopPidFile("Redis", join(state, "redis", "redis.pid")),
       stopElasticsearch().then((stopped) => stopped && log("Elasticsearch stopped")),
     ]);
     return;
   }
-  if (command !== "start") throw new Error(`unknown command ${command}: use start or stop`);
+  if (command !== "start") throw new Error(`unknown command ${command}: use start, stop, cluster [stop] or replica [stop]`);
   // With REDIS_CLUSTER_NODES the processes use that cluster (`bun run services cluster` starts the
   // local one): no standalone Redis is started or waited for.
   const clustered = !!process.env.REDIS_CLUSTER_NODES?.trim();

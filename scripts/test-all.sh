@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `bun run test:all`: everything the tests need on a fresh machine, then the tests.
-# dependencies → services → empty test database/index/Redis db → migrate → tsc → bun test
+# dependencies → services (+ MariaDB replica) → empty test database/index/Redis db → migrate → tsc → bun test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,8 @@ step "dependencies"
 bun install --frozen-lockfile
 step "services"
 bun run services
+# A MariaDB read replica of the test database, for tests/production/read-replica.test.ts (DATABASE_READ_URL).
+bun run services replica
 step "reset test state"
 bun scripts/test-reset.ts
 step "migrate"

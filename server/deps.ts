@@ -10,8 +10,15 @@ import type { Metrics } from "./features/ops/metrics.ts";
 /** What the features are built from; main.ts and the tests make one. */
 export type Deps = {
   config: Config;
+  /** DATABASE_URL: every write, and the reads that decide one (re-seeding counters, a row to update). */
   db: Db;
   pool: Pool;
+  /**
+   * DATABASE_READ_URL (else the same as db): GETs and lists of chats and messages. A replica may lag;
+   * the overlay covers that, as the MySQL sink releases an entry only once the replica holds it.
+   */
+  readDb: Db;
+  readPool: Pool;
   redis: RedisClient;
   /** The Lua scripts over `redis`, one typed function each. */
   scripts: Scripts;

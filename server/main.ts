@@ -14,11 +14,12 @@ const config = loadConfigOrExit();
 const log = createLogger(config.logLevel, { service: "api", pid: process.pid });
 exitOnCrash(log); // the runtime's own crash report would print every property of the error (SQL, command arguments)
 const { db, pool } = createDb(config.databaseUrl, config.databasePoolSize);
+const { db: readDb, pool: readPool } = config.databaseReadUrl ? createDb(config.databaseReadUrl, config.databasePoolSize) : { db, pool };
 const redis = createRedis(config);
 const subscriber = createRedis(config, { enableOfflineQueue: true, maxRetriesPerRequest: null });
 const es = createElasticsearch(config.elasticsearchUrl);
 const keys = keysFor(config.streamShards);
-const deps = { config, db, pool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), subscriber, es, keys, log, metrics: createMetrics() };
+const deps = { config, db, pool, readDb, readPool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), subscriber, es, keys, log, metrics: createMetrics() };
 const app = buildApp(deps);
 
 // Requests fail fast while Redis is unreachable (no offline queue): wait for the first connection
@@ -36,7 +37,7 @@ async function stop(signal: string) {
   stopping = true;
   log.info("stopping", { signal });
   await app.stop();
-  await Promise.allSettled([pool.end(), redis.quit(), subscriber.quit(), es.close()]);
+  await Promise.allSettled([pool.end(), ...(readPool !== pool ? [readPool.end()] : []), redis.quit(), subscriber.quit(), es.close()]);
   process.exit(0);
 }
 process.on("SIGTERM", () => void stop("SIGTERM"));

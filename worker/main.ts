@@ -9,6 +9,7 @@ import { scriptSettings, scriptsFor } from "../core/redis/scripts.ts";
 import { StreamConsumer, type Sink } from "./consumer.ts";
 import { startReconciler } from "./reconcile.ts";
 import { mysqlSink } from "./sinks/mysql.ts";
+import { replicaWaiter } from "./sinks/replica.ts";
 import { searchSink } from "./sinks/search.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 
@@ -21,11 +22,13 @@ const keys = keysFor(config.streamShards);
 const redisOptions = { enableOfflineQueue: true, maxRetriesPerRequest: null };
 const redis = createRedis(config, redisOptions);
 const { pool } = createDb(config.databaseUrl, config.databasePoolSize);
+// DATABASE_READ_URL: the API reads a replica, so the MySQL sink releases overlay entries only once it has them.
+const readPool = config.databaseReadUrl ? createDb(config.databaseReadUrl, config.databasePoolSize).pool : undefined;
 
 const es = createElasticsearch(config.elasticsearchUrl);
 
 const sinks: Record<string, () => Sink<StreamEvent>> = {
-  mysql: () => mysqlSink({ pool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), keys }),
+  mysql: () => mysqlSink({ pool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), keys, replica: readPool && replicaWaiter(readPool, config.databaseReadWaitTimeoutMs) }),
   search: () => searchSink({ es, redis, keys, index: config.searchIndex }),
 };
 
@@ -70,7 +73,7 @@ async function stop(signal: string) {
   reconciler?.stop();
   await Promise.all(consumers.map((c) => c.stop()));
   await running;
-  await Promise.allSettled([pool.end(), redis.quit(), es.close()]);
+  await Promise.allSettled([pool.end(), ...(readPool ? [readPool.end()] : []), redis.quit(), es.close()]);
   process.exit(0);
 }
 process.on("SIGTERM", () => void stop("SIGTERM"));

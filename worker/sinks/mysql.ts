@@ -2,7 +2,8 @@
  * The MySQL sink: one transaction per batch. Rows are upserted last-writer-wins by version, a
  * tombstone (deleted_at) is never lifted, and the counts move by what the batch changed (read with
  * FOR UPDATE first), so a redelivered batch changes nothing twice. After the commit, the pending
- * overlay entries that are now persisted leave Redis.
+ * overlay entries that are now persisted leave Redis; with DATABASE_READ_URL, only once the replica
+ * the API reads has applied the commit too (./replica.ts), deletes and tombstones included.
  */
 import { and, eq, inArray, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
@@ -15,6 +16,7 @@ import { execAll, type RedisClient } from "../../core/redis/client.ts";
 import type { Scripts } from "../../core/redis/scripts.ts";
 import type { Sink } from "../consumer.ts";
 import { isOutage } from "./errors.ts";
+import { ReplicaBehind, type ReplicaWaiter } from "./replica.ts";
 
 type RowState = { version: number; deleted: boolean };
 const key2 = (a: number, c: number) => `${a}:${c}`;
@@ -186,7 +188,7 @@ async function apply(conn: PoolConnection, events: StreamEvent[]) {
   return { chats: [...chatEvents.values()], messages: [...messageEvents.values()], deletedChats };
 }
 
-export function mysqlSink({ pool, redis, scripts, keys }: { pool: Pool; redis: RedisClient; scripts: Scripts; keys: Keys }): Sink<StreamEvent> {
+export function mysqlSink({ pool, redis, scripts, keys, replica }: { pool: Pool; redis: RedisClient; scripts: Scripts; keys: Keys; replica?: ReplicaWaiter }): Sink<StreamEvent> {
   /** The overlay entries now persisted (same or older version) leave Redis. */
   async function release(applied: { chats: ChatEvent[]; messages: MessageEvent[]; deletedChats: ChatEvent[] }) {
     const byOverlay = new Map<string, { token: string; chat?: number; persisted: { number: number; version: number }[] }>();
@@ -207,20 +209,27 @@ export function mysqlSink({ pool, redis, scripts, keys }: { pool: Pool; redis: R
   return {
     name: "mysql",
     group: "mysql",
-    isTransient: isOutage,
+    // A replica behind is an outage too: the batch is retried (not acknowledged, not dead-lettered).
+    isTransient: (error) => error instanceof ReplicaBehind || isOutage(error),
     async handle(events) {
       const conn = await pool.getConnection();
       let applied;
+      let position: string | undefined;
       try {
         await conn.beginTransaction();
         applied = await apply(conn, events);
         await conn.commit();
       } catch (error) {
         await conn.rollback().catch(() => {});
+        conn.release();
         throw error;
+      }
+      try {
+        if (replica) position = await replica.position(conn);
       } finally {
         conn.release();
       }
+      if (replica) await replica.reached(position!);
       await release(applied);
     },
   };

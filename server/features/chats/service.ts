@@ -44,7 +44,7 @@ const fromRow = (r: { number: number; name: string | null; messages_count: numbe
   updated_at: r.updated_at.getTime(),
 });
 
-export function chatService({ db, redis, scripts, keys }: Deps, state: RedisState) {
+export function chatService({ db, readDb, redis, scripts, keys }: Deps, state: RedisState) {
   // Version 0 marks a placeholder row (a message overtook its chat's create): not a chat yet.
   const live = (appId: number) => and(eq(chats.applicationId, appId), isNull(chats.deletedAt), gt(chats.version, 0));
 
@@ -54,13 +54,15 @@ export function chatService({ db, redis, scripts, keys }: Deps, state: RedisStat
     return { appId: id === null ? await state.appId(token) : Number(id), value };
   }
 
-  async function persisted(appId: number, chat: number): Promise<ChatRow | undefined> {
-    const [row] = await db.select(columns).from(chats).where(and(live(appId), eq(chats.number, chat)));
+  /** The live row; from the replica (`readDb`) for a read, from the primary for a write's NEEDROW. */
+  async function persisted(appId: number, chat: number, from = readDb): Promise<ChatRow | undefined> {
+    const [row] = await from.select(columns).from(chats).where(and(live(appId), eq(chats.number, chat)));
     return row ? fromRow(row) : undefined;
   }
 
   async function read(token: string, chat: number): Promise<ChatRow> {
-    // Overlay before MySQL: an entry leaves the overlay only after its row is committed.
+    // Overlay before MySQL: an entry leaves the overlay only after its row is committed (and, with
+    // DATABASE_READ_URL, applied by the replica that readDb reads).
     const { appId, value } = await withApp<string[]>(token, (p) => readEntry(p, keys.pendingChats(token), chat));
     const [pending] = parseEntries(value);
     const row = await persisted(appId, chat);
@@ -74,7 +76,7 @@ export function chatService({ db, redis, scripts, keys }: Deps, state: RedisStat
     const call = (persistedState: string) => () => scripts.mutate({ token, kind: "chat", action, chat, number: chat, value: name, persisted: persistedState });
     let reply = await state.run(call(""), token, chat);
     if (reply.status === "NEEDROW") {
-      const row = await persisted(await state.appId(token), chat);
+      const row = await persisted(await state.appId(token), chat, db);
       reply = await state.run(call(row ? JSON.stringify({ number: chat, name: row.name, created_at: row.created_at, updated_at: row.updated_at }) : "gone"), token, chat);
     }
     if (reply.status !== "OK") throw notFound("chat");
@@ -107,7 +109,7 @@ export function chatService({ db, redis, scripts, keys }: Deps, state: RedisStat
       const overlay = keys.pendingChats(token);
       const { appId, value } = await withApp<string[]>(token, (p) => readWindow(p, overlay, order, after, limit + 1));
       const rows = (from: number | undefined, bound: number | undefined, count: number) =>
-        db.select(columns).from(chats).where(and(live(appId), ...keysetRange(chats.number, order, from, bound))).orderBy(keysetOrder(chats.number, order)).limit(count);
+        readDb.select(columns).from(chats).where(and(live(appId), ...keysetRange(chats.number, order, from, bound))).orderBy(keysetOrder(chats.number, order)).limit(count);
       // A pending chat shows the count of its persisted row, when it has one.
       const page = await overlayPage<ChatRow>(redis, overlay, { limit, order, after, window: value, readRows: async (...at) => (await rows(...at)).map(fromRow), fromEntry: (e, row) => fromEntry(e, row?.messages_count ?? 0) });
       return { data: page.items.map(toChat), next_cursor: page.next_cursor };

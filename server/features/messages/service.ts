@@ -43,11 +43,12 @@ const fromRow = (r: { number: number; chat_number: number; body: string; created
   updated_at: r.updated_at.getTime(),
 });
 
-export function messageService({ db, redis, scripts, keys }: Deps, state: RedisState, guard: ChatGuard) {
+export function messageService({ db, readDb, redis, scripts, keys }: Deps, state: RedisState, guard: ChatGuard) {
   const live = (appId: number, chat: number) => and(eq(messages.applicationId, appId), eq(messages.chatNumber, chat), isNull(messages.deletedAt));
 
-  async function persisted(appId: number, chat: number, n: number): Promise<MessageRow | undefined> {
-    const [row] = await db.select(columns).from(messages).where(and(live(appId, chat), eq(messages.number, n)));
+  /** The live row; from the replica (`readDb`) for a read, from the primary for a write's NEEDROW. */
+  async function persisted(appId: number, chat: number, n: number, from = readDb): Promise<MessageRow | undefined> {
+    const [row] = await from.select(columns).from(messages).where(and(live(appId, chat), eq(messages.number, n)));
     return row ? fromRow(row) : undefined;
   }
 
@@ -55,7 +56,7 @@ export function messageService({ db, redis, scripts, keys }: Deps, state: RedisS
     const call = (persistedState: string) => () => scripts.mutate({ token, kind: "message", action, chat, number: n, value: body, persisted: persistedState });
     let reply = await state.run(call(""), token, chat);
     if (reply.status === "NEEDROW") {
-      const row = await persisted(await state.appId(token), chat, n);
+      const row = await persisted(await state.appId(token), chat, n, db);
       const { version: _, ...rowState } = row ?? { version: 0 };
       reply = await state.run(call(row ? JSON.stringify(rowState) : "gone"), token, chat);
     }
@@ -91,7 +92,7 @@ export function messageService({ db, redis, scripts, keys }: Deps, state: RedisS
       const overlay = keys.pending(token, chat);
       const { appId, value } = await guard.withChat<string[]>(token, chat, (p) => readWindow(p, overlay, order, after, limit + 1));
       const rows = (from: number | undefined, bound: number | undefined, count: number) =>
-        db.select(columns).from(messages).where(and(live(appId, chat), ...keysetRange(messages.number, order, from, bound))).orderBy(keysetOrder(messages.number, order)).limit(count);
+        readDb.select(columns).from(messages).where(and(live(appId, chat), ...keysetRange(messages.number, order, from, bound))).orderBy(keysetOrder(messages.number, order)).limit(count);
       const page = await overlayPage<MessageRow>(redis, overlay, { limit, order, after, window: value, readRows: async (...at) => (await rows(...at)).map(fromRow), fromEntry: (e) => fromEntry(e, chat) });
       return { data: page.items.map(toMessage), next_cursor: page.next_cursor };
     },

@@ -27,7 +27,7 @@ async function check(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<S
   }
 }
 
-export function opsRoutes({ pool, redis, es, keys }: Deps, metrics: Metrics) {
+export function opsRoutes({ pool, readPool, redis, es, keys }: Deps, metrics: Metrics) {
   return new Elysia()
     .get(
       "/metrics",
@@ -42,7 +42,8 @@ export function opsRoutes({ pool, redis, es, keys }: Deps, metrics: Metrics) {
       "/readyz",
       async ({ set }) => {
         const [mysql, redisState, elasticsearch] = await Promise.all([
-          check(() => pool.query("SELECT 1")),
+          // With DATABASE_READ_URL, MySQL is ready when the primary and the replica answer.
+          check(() => Promise.all([pool.query("SELECT 1"), readPool !== pool && readPool.query("SELECT 1")])),
           check(() => redisAnswers(redis)),
           check(() => es.cluster.health({ timeout: "2s" })),
         ]);
