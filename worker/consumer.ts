@@ -67,6 +67,8 @@ export class StreamConsumer<T> {
   private attempts = new Map<string, number>();
   /** Entries read and not yet acknowledged or dead-lettered. */
   private inHand: Entry[] = [];
+  /** When the entries in hand were read, or last claimed again while their batch was retried. */
+  private heldSince = 0;
   private blockedRead: Promise<unknown> | undefined;
   private blockingId: number | undefined;
   private stopped: Promise<void> | undefined;
@@ -101,11 +103,13 @@ export class StreamConsumer<T> {
             log.warn("stopped with entries unacknowledged; another worker will claim them", { group: sink.group, count: this.inHand.length });
             break;
           }
+          await this.keepHold();
           this.inHand = await this.process(this.inHand);
           continue;
         }
         if (this.stopping) break;
         this.inHand = await this.next();
+        this.heldSince = Date.now();
         if (!this.inHand.length && Date.now() - this.lastTrim >= this.o.trimIntervalMs) await this.trim();
       } catch (error) {
         if (String((error as Error)?.message).includes("NOGROUP")) {
@@ -198,8 +202,32 @@ export class StreamConsumer<T> {
     return out;
   }
 
+  /**
+   * While a batch is retried (a sink or the replicas are down), its entries are claimed again now and
+   * then with JUSTID: that resets their idle time without counting a delivery. Otherwise another
+   * worker would take them over after claimIdleMs, and each takeover counts one; after an outage
+   * longer than a few of those, healthy entries would be dead-lettered as if they were poison.
+   */
+  private async keepHold(): Promise<void> {
+    const { redis, sink, consumer, claimIdleMs } = this.o;
+    if (Date.now() - this.heldSince < claimIdleMs / 3) return;
+    for (const stream of new Set(this.inHand.map((e) => e.stream))) {
+      const ids = this.inHand.filter((e) => e.stream === stream).map((e) => e.id);
+      await redis.call("XCLAIM", stream, sink.group, consumer, 0, ...ids, "JUSTID");
+    }
+    this.heldSince = Date.now();
+  }
+
   /** Applies a batch; returns the entries still to retry (none once it was acknowledged). */
   private async process(entries: Entry[]): Promise<Entry[]> {
+    if (this.o.replicas?.count) {
+      const confirmed = await this.onReplicas(entries);
+      if (!confirmed) {
+        await this.backoff();
+        return entries;
+      }
+      entries = confirmed;
+    }
     const items: T[] = [];
     const good: Entry[] = [];
     for (const entry of entries) {
@@ -211,10 +239,6 @@ export class StreamConsumer<T> {
       }
     }
     if (!good.length) return [];
-    if (!(await this.onReplicas(good))) {
-      await this.backoff();
-      return good;
-    }
     try {
       await this.o.sink.handle(items);
       await this.ack(good);
@@ -249,22 +273,32 @@ export class StreamConsumer<T> {
   }
 
   /**
-   * True when the replicas REDIS_WAIT_REPLICAS asks for hold every entry of the batch. WAIT counts
-   * this connection's own writes, so a write to the stream's slot comes first: the replication
-   * stream is ordered, and the entries were written before it.
+   * The batch's entries once the replicas REDIS_WAIT_REPLICAS asks for hold them (undefined while
+   * they do not). WAIT counts this connection's own writes, so a write to the stream's slot comes
+   * first: the replication stream is ordered, and the entries were written before it.
    */
-  private async onReplicas(entries: Entry[]): Promise<boolean> {
-    const { replicas, redis, log, sink } = this.o;
-    if (!replicas?.count) return true;
+  private async onReplicas(entries: Entry[]): Promise<Entry[] | undefined> {
+    const { replicas, redis, log, sink, consumer } = this.o;
+    if (!replicas?.count) return entries;
     let short = 0;
+    const gone = new Set<string>();
     for (const stream of new Set(entries.map((e) => e.stream))) {
-      const last = entries.filter((e) => e.stream === stream).at(-1)!.id;
-      const pipeline = redis.pipeline().set(replicas.mark(stream), last, "PX", 86_400_000).wait(replicas.count, replicas.timeoutMs);
-      const [, confirmed] = (await execAll(pipeline)) as [unknown, number];
+      const ids = entries.filter((e) => e.stream === stream).map((e) => e.id);
+      const pipeline = redis.pipeline().set(replicas.mark(stream), ids.at(-1)!, "PX", 86_400_000).wait(replicas.count, replicas.timeoutMs)
+        .xpending(stream, sink.group, ids[0]!, ids.at(-1)!, ids.length, consumer);
+      const [, confirmed, mine] = (await execAll(pipeline)) as [unknown, number, [string, ...unknown[]][]];
       if (Number(confirmed) < replicas.count) short = Math.max(short, replicas.count - Number(confirmed));
+      // Read from a master that has failed over since: the node now serving the slot may never have
+      // had them (written, refused as unreplicated, lost with their master). Such entries are dropped.
+      const held = new Set(mine.map(([id]) => id));
+      for (const id of ids) if (!held.has(id)) gone.add(`${stream}|${id}`);
     }
-    if (short) log.warn("entries not yet on enough replicas; holding the batch", { group: sink.group, count: entries.length, missing: short });
-    return short === 0;
+    if (short) {
+      log.warn("entries not yet on enough replicas; holding the batch", { group: sink.group, count: entries.length, missing: short });
+      return undefined;
+    }
+    if (gone.size) log.warn("entries in hand are no longer pending here (a failover); dropped", { group: sink.group, count: gone.size });
+    return entries.filter((e) => !gone.has(`${e.stream}|${e.id}`));
   }
 
   private async ack(entries: Entry[]): Promise<void> {

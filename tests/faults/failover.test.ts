@@ -35,6 +35,7 @@ type Report = {
   indexMissing: number;
   indexDuplicated: number;
   replayMismatched: number;
+  deadLettered: number;
   replicationTimeouts: number;
   replicationTimeoutsAfterPromotion: number;
 };
@@ -97,6 +98,7 @@ async function failover(wait: boolean, sinksBehind: boolean): Promise<Report> {
     const path = `/applications/${token}/chats/1/messages`;
     const owner = await cluster.ownerOf(keys.chat(token, 1));
     const replicaPid = await cluster.pid(owner.replica);
+    const deadBefore = Number(await redis.xlen(keys.deadLetter));
 
     let phase: Phase = "before";
     let stopLoad = false;
@@ -183,6 +185,7 @@ async function failover(wait: boolean, sinksBehind: boolean): Promise<Report> {
     }
     await fetch(`${config.elasticsearchUrl}/${config.searchIndex}/_refresh`, { method: "POST" });
 
+    const deadLettered = Number(await redis.xlen(keys.deadLetter)) - deadBefore;
     const app = await appId(token);
     const persisted = await rows<{ number: number; body: string }>("SELECT number, body FROM messages WHERE application_id = ? AND chat_number = 1 AND deleted_at IS NULL", [app]);
     const search = (await (await fetch(`${config.elasticsearchUrl}/${config.searchIndex}/_search?routing=${app}:1`, {
@@ -216,6 +219,7 @@ async function failover(wait: boolean, sinksBehind: boolean): Promise<Report> {
       indexMissing: answered.filter((w) => !holds(indexed, w)).length,
       indexDuplicated: indexed.length - new Set(indexed.map((r) => r.body)).size,
       replayMismatched,
+      deadLettered,
       replicationTimeouts: counts.replicationTimeouts,
       replicationTimeoutsAfterPromotion: counts.timeoutsAfterPromotion,
     };
@@ -230,7 +234,7 @@ describe("a busy master killed under load, its replica cut off just before", () 
     test(`REDIS_WAIT_REPLICAS=1, sinks ${sinksBehind ? "behind" : "keeping up"}: no answered write lost or duplicated, no number given twice`, async () => {
       const report = await failover(true, sinksBehind);
       reports.push(report);
-      expect(report).toMatchObject({ lost: 0, duplicated: 0, numbersReused: 0, indexMissing: 0, indexDuplicated: 0, replayMismatched: 0, answeredInCut: 0 });
+      expect(report).toMatchObject({ lost: 0, duplicated: 0, numbersReused: 0, indexMissing: 0, indexDuplicated: 0, replayMismatched: 0, answeredInCut: 0, deadLettered: 0 });
       expect(report.persisted).toBe(report.answered);
       expect(report.replicationTimeoutsAfterPromotion).toBeGreaterThan(0);
     });

@@ -3,6 +3,7 @@ import mysql from "mysql2/promise";
 import { createRedis, type RedisClient } from "../../core/redis/client.ts";
 import { loadConfig } from "../../core/config.ts";
 import { groups, keysFor } from "../../core/keys.ts";
+import { compareStreamIds } from "../../core/events.ts";
 
 export const config = loadConfig();
 export const keys = keysFor(config.streamShards);
@@ -40,11 +41,13 @@ export async function drained(group: string = groups.mysql, timeoutMs = 30_000, 
       const info = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
       // Entries but no group yet (a flushed Redis): the worker has not re-created it.
       if (!info.some((row) => row[1] === group) && (await redis.xlen(stream)) > 0) busy = true;
+      const last = info.length ? String(((await redis.xinfo("STREAM", stream).catch(() => [])) as unknown[]).find((_, i, a) => a[i - 1] === "last-generated-id") ?? "0-0") : "0-0";
       for (const row of info) {
         const record: Record<string, unknown> = {};
         for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
         if (record.name !== group) continue;
-        if (Number(record.pending) > 0 || (record.lag !== null && Number(record.lag) > 0)) busy = true;
+        // Read up to the stream's last entry, by id: a group's lag counter can be wrong after a failover.
+        if (Number(record.pending) > 0 || compareStreamIds(String(record["last-delivered-id"]), last) < 0) busy = true;
       }
     }
     if (!busy) return;
