@@ -18,6 +18,7 @@ import { addRow, printTable, writeResults } from "./table.ts";
 import { backlogScenario } from "./backlog.ts";
 import { commands, meter, perOp, pidOfPort, sum, type Pids } from "./cpu.ts";
 import { clusterScenarios, prepareCluster } from "./cluster.ts";
+import { storageFootprint } from "./storage.ts";
 
 const root = join(import.meta.dir, "..");
 const N = Number(process.env.BENCH_MESSAGES ?? 100_000);
@@ -236,6 +237,7 @@ async function standalone(pids: { redis?: number; mysql?: number; es?: number },
   addRow("worker → Elasticsearch CPU/msg, worker + ES (µs)", esCpu, rawEsCpu, "≤ 1.25", esCpu / rawEsCpu <= 1.25, "µs", { cpuSeconds: toEs.used, baselineCpuSeconds: rawEs.used, events: toEs.events });
   redis.disconnect();
   await fetch(`${ES}/messages_bench/_refresh`, { method: "POST" });
+  await storageFootprint({ databaseUrl: env.DATABASE_URL!, es: ES, index: "messages_bench" });
 
   // 4. search latency on the chat of N messages, beside the same query sent to Elasticsearch directly.
   const queries = ["alpha", "brav", "zulu42", "char delta", "ech", "message 4", "otel", "kilo lima", "zz", "india juliet"];

@@ -1,0 +1,30 @@
+/**
+ * Bytes per stored message (SPEC §8 growth, the README's capacity plan): the messages table's data
+ * and indexes in MySQL (after ANALYZE TABLE, so InnoDB's figures are current) and the primary shards'
+ * store of the messages index in Elasticsearch (after a refresh and a flush), each divided by the
+ * messages stored. Redis holds nothing per persisted message (only counters per chat, and pending
+ * writes until persisted: the backlog scenario measures those).
+ */
+import mysql from "mysql2/promise";
+import { addRow } from "./table.ts";
+
+export async function storageFootprint(opts: { databaseUrl: string; es: string; index: string }) {
+  const conn = await mysql.createConnection({ uri: opts.databaseUrl });
+  await conn.query("ANALYZE TABLE messages");
+  const [[table]] = (await conn.query(
+    "SELECT data_length AS data, index_length AS idx FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'messages'",
+  )) as unknown as [{ data: number; idx: number }[]];
+  const [[{ n: rows, bodyBytes }]] = (await conn.query("SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS bodyBytes FROM messages")) as unknown as [{ n: number; bodyBytes: number }[]];
+  await conn.end();
+
+  await fetch(`${opts.es}/${opts.index}/_refresh`, { method: "POST" });
+  await fetch(`${opts.es}/${opts.index}/_flush`, { method: "POST" });
+  const stats = (await fetch(`${opts.es}/${opts.index}/_stats/docs,store`).then((r) => r.json())) as { _all: { primaries: { docs: { count: number }; store: { size_in_bytes: number } } } };
+  const docs = stats._all.primaries.docs.count;
+  const esBytes = stats._all.primaries.store.size_in_bytes;
+
+  const body = Number(bodyBytes) / Number(rows);
+  const detail = { rows: Number(rows), docs, mysqlDataBytes: Number(table!.data), mysqlIndexBytes: Number(table!.idx), esStoreBytes: esBytes, meanBodyBytes: body };
+  addRow(`MySQL bytes per message (${Number(rows).toLocaleString("en-US")} rows, mean body ${Math.round(body)} B)`, (Number(table!.data) + Number(table!.idx)) / Number(rows), body, "info", true, "bytes", detail);
+  addRow(`Elasticsearch bytes per message (${docs.toLocaleString("en-US")} docs, primaries)`, esBytes / docs, body, "info", true, "bytes", detail);
+}
