@@ -14,7 +14,9 @@ export async function storageFootprint(opts: { databaseUrl: string; es: string; 
   const [[table]] = (await conn.query(
     "SELECT data_length AS data, index_length AS idx FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'messages'",
   )) as unknown as [{ data: number; idx: number }[]];
-  const [[{ n: rows, bodyBytes }]] = (await conn.query("SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS bodyBytes FROM messages")) as unknown as [{ n: number; bodyBytes: number }[]];
+  const [[counted]] = (await conn.query("SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS bodyBytes FROM messages")) as unknown as [{ n: number; bodyBytes: number }[]];
+  const rows = Number(counted!.n);
+  const bodyBytes = Number(counted!.bodyBytes);
   await conn.end();
 
   await fetch(`${opts.es}/${opts.index}/_refresh`, { method: "POST" });
