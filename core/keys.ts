@@ -35,6 +35,11 @@ export function keysFor(shards: number) {
     /** Written before a worker's WAIT (REDIS_WAIT_REPLICAS): in the stream's slot, so on its node. */
     replicationMark: (stream: string) => `${stream}:replicated`,
     app: (token: string) => `app:${appTag(token)}:${token}`,
+    /**
+     * This Redis instance's identity for the application's hash tag, never in the AOF nor on a
+     * replica (core/redis/scripts/_instance.lua): counters validated under another one are re-seeded.
+     */
+    instance: (token: string) => `instance:${appTag(token)}`,
     chat: (token: string, chat: number) => `chat:${appTag(token)}:${token}:${chat}`,
     /** What every chat hash of an application starts with (create_chat appends the new number). */
     chatPrefix: (token: string) => `chat:${appTag(token)}:${token}:`,

@@ -133,6 +133,7 @@ export const contracts = {
       idempotency: k.idempotency(i.token, i.idempotencyKey ?? ""),
       chatPrefix: k.chatPrefix(i.token),
       rateLimit: k.rateLimit(i.token),
+      instance: k.instance(i.token),
     }),
     args: (i, s) => ({
       token: i.token,
@@ -158,6 +159,7 @@ export const contracts = {
       rateLimit: k.rateLimit(i.token),
       eventLog: k.eventLog(i.token, i.chat),
       watch: k.watch(i.token, i.chat),
+      instance: k.instance(i.token),
     }),
     args: (i, s) => ({
       token: i.token,
@@ -183,6 +185,7 @@ export const contracts = {
       channel: k.channel(i.token, i.chat),
       eventLog: k.eventLog(i.token, i.chat),
       watch: k.watch(i.token, i.chat),
+      instance: k.instance(i.token),
     }),
     args: (i, s) => ({
       token: i.token,
@@ -226,7 +229,7 @@ export const contracts = {
 
   seedApp: contract<{ token: string; appId: number; maxChat: number }, void>({
     file: "seed_app",
-    keys: (k, i) => ({ app: k.app(i.token) }),
+    keys: (k, i) => ({ app: k.app(i.token), instance: k.instance(i.token) }),
     args: (i) => ({ appId: i.appId, maxChat: i.maxChat }),
     reply: () => undefined,
   }),
@@ -234,7 +237,7 @@ export const contracts = {
   /** Resolves false when neither Redis nor MySQL knows the chat. */
   seedChat: contract<{ token: string; chat: number; maxMessage: number; deleted: boolean; known: boolean }, boolean>({
     file: "seed_chat",
-    keys: (k, i) => ({ chat: k.chat(i.token, i.chat) }),
+    keys: (k, i) => ({ chat: k.chat(i.token, i.chat), instance: k.instance(i.token) }),
     args: (i) => ({ maxMessage: i.maxMessage, deleted: i.deleted ? "1" : "0", known: i.known ? "1" : "0" }),
     reply: (value) => Number(value) === 1,
   }),

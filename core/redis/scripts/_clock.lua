@@ -3,10 +3,11 @@
 -- A hybrid logical clock per application: microseconds from the Redis clock, forced to grow.
 -- Every event's version comes from here, so the sinks can order any two events of one row.
 -- It needs no seeding after a flush: the wall clock is already past every persisted version.
-local function next_version(app_key)
+-- `last` is the app hash's 'v' as the caller already read it (checked_app).
+local function next_version(app_key, last)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local last = tonumber(redis.call('HGET', app_key, 'v') or '0')
+  last = tonumber(last or '0')
   if now <= last then now = last + 1 end
   local v = string.format('%.0f', now)
   redis.call('HSET', app_key, 'v', v)

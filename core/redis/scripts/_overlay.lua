@@ -18,6 +18,12 @@ local function overlay_put(key, n, v, created, updated, flag, text)
   redis.call('ZADD', key, n, v .. '|' .. times .. flag .. (text or ''))
 end
 
+-- A number just allocated has no entry yet: no ZREMRANGEBYSCORE (the counter only grows, so an
+-- entry of that number can only have come from this counter).
+local function overlay_add_new(key, n, v, flag, text)
+  redis.call('ZADD', key, n, v .. '|' .. flag .. (text or ''))
+end
+
 -- Returns version, created, updated (strings), flag, text.
 local function overlay_decode(entry)
   local v, rest = string.match(entry, '^(%d+)|(.*)$')

@@ -5,6 +5,7 @@
 -- KEYS[4] idempotency: the idempotency record of this request (any name when none is used)
 -- KEYS[5] chatPrefix: prefix of the chat hashes ("chat:{tag}:token:"); a chat's hash is it .. number
 -- KEYS[6] rateLimit: the rate limit hash of the application
+-- KEYS[7] instance: this instance's identity for the hash tag (see _instance.lua)
 -- ARGV[1] token: the application token
 -- ARGV[2] hasName: "1" when a name is given, "0" for a null name
 -- ARGV[3] name: the name
@@ -18,7 +19,7 @@
 -- @include _ratelimit.lua
 -- @include _overlay.lua
 -- @include _instance.lua
-local app_id, rid = checked_app(KEYS[1])
+local app_id, rid, last_v = checked_app(KEYS[1], KEYS[7])
 if not app_id then return {'NOAPP'} end
 local allowed, _, wait = take_token(KEYS[6], ARGV[6])
 if not allowed then return {'RATELIMITED', wait} end
@@ -26,12 +27,12 @@ local replay = idempotent_replay(KEYS[4], ARGV[4])
 if replay then return replay end
 
 local n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local v, ms = next_version(KEYS[1])
+local v, ms = next_version(KEYS[1], last_v)
 redis.call('HSET', KEYS[5] .. n, 'seq', 0, 'deleted', 0, 'r', rid)
 if ARGV[2] == '1' then
-  overlay_put(KEYS[3], n, v, nil, nil, '+', ARGV[3])
+  overlay_add_new(KEYS[3], n, v, '+', ARGV[3])
 else
-  overlay_put(KEYS[3], n, v, nil, nil, '~')
+  overlay_add_new(KEYS[3], n, v, '~')
 end
 local fields = {'t', 'chat.created', 'a', app_id, 'k', ARGV[1], 'c', n, 'v', v, 'ts', ms, 'u', ms}
 if ARGV[2] == '1' then table.insert(fields, 'nm'); table.insert(fields, ARGV[3]) end

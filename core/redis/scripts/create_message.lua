@@ -8,6 +8,7 @@
 -- KEYS[7] rateLimit: the rate limit hash of the application
 -- KEYS[8] eventLog: the chat's live event log (a short stream, for resuming with Last-Event-ID)
 -- KEYS[9] watch: present while someone listens to the chat's live events
+-- KEYS[10] instance: this instance's identity for the hash tag (see _instance.lua)
 -- ARGV[1] token: the application token
 -- ARGV[2] chat: the chat number
 -- ARGV[3] body: the message body
@@ -24,7 +25,7 @@
 -- @include _ratelimit.lua
 -- @include _overlay.lua
 -- @include _instance.lua
-local app_id, rid = checked_app(KEYS[1])
+local app_id, rid, last_v = checked_app(KEYS[1], KEYS[10])
 if not app_id then return {'NOAPP'} end
 local allowed, _, wait = take_token(KEYS[7], ARGV[6])
 if not allowed then return {'RATELIMITED', wait} end
@@ -39,8 +40,8 @@ local replay = idempotent_replay(KEYS[5], ARGV[4])
 if replay then return replay end
 
 local n = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-local v, ms = next_version(KEYS[1])
-overlay_put(KEYS[4], n, v, nil, nil, '+', ARGV[3])
+local v, ms = next_version(KEYS[1], last_v)
+overlay_add_new(KEYS[4], n, v, '+', ARGV[3])
 local id = redis.call('XADD', KEYS[3], '*', 't', 'message.created', 'a', app_id, 'k', ARGV[1],
   'c', ARGV[2], 'n', n, 'v', v, 'ts', ms, 'u', ms, 'b', ARGV[3])
 -- Only a watched chat pays for the JSON, its event log and the publish.

@@ -6,6 +6,7 @@
 -- KEYS[5] channel: the pub/sub channel of the chat's live events
 -- KEYS[6] eventLog: the chat's live event log (a short stream, for resuming with Last-Event-ID)
 -- KEYS[7] watch: present while someone listens to the chat's live events
+-- KEYS[8] instance: this instance's identity for the hash tag (see _instance.lua)
 -- ARGV[1] token: the application token
 -- ARGV[2] kind: chat | message
 -- ARGV[3] action: updated | deleted
@@ -21,7 +22,7 @@
 -- @include _clock.lua
 -- @include _overlay.lua
 -- @include _instance.lua
-local app_id, rid = checked_app(KEYS[1])
+local app_id, rid, last_v = checked_app(KEYS[1], KEYS[8])
 if not app_id then return {'NOAPP'} end
 local kind, action, chat = ARGV[2], ARGV[3], ARGV[4]
 local number = tonumber(ARGV[5])
@@ -52,7 +53,7 @@ else
   state = cjson.decode(ARGV[8])
 end
 
-local v, ms = next_version(KEYS[1])
+local v, ms = next_version(KEYS[1], last_v)
 local created = string.format('%.0f', state.created_at)
 local fields = {'t', kind .. '.' .. action, 'a', app_id, 'k', ARGV[1], 'c', chat, 'v', v, 'ts', created}
 if kind == 'message' then table.insert(fields, 'n'); table.insert(fields, number) end
