@@ -303,7 +303,11 @@ export class StreamConsumer<T> {
 
   private async ack(entries: Entry[]): Promise<void> {
     const byStream = new Map<string, string[]>();
-    for (const e of entries) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e.id]);
+    for (const e of entries) {
+      const ids = byStream.get(e.stream) ?? [];
+      ids.push(e.id);
+      byStream.set(e.stream, ids);
+    }
     const pipeline = this.o.redis.pipeline();
     for (const [stream, ids] of byStream) pipeline.xack(stream, this.o.sink.group, ...ids);
     await execAll(pipeline);

@@ -55,11 +55,25 @@ const lastWriterWins = (column: "name" | "body") => `
   version = GREATEST(version, VALUES(version))`;
 
 type ChatDelta = { a: number; c: number; delta: number; ts: number };
+type LockedRow = { a: number; c: number; v: number; d: number };
 
-/** The steps of one batch, in one transaction on `conn`; drizzle's query builder where it can say it. */
+/**
+ * `(application_id = ? AND <rest>) OR …` for `count` rows of one table, keyed by application first.
+ * Plain SQL with placeholders: the sink runs it for every batch, and building it with the query
+ * builder cost more CPU than MySQL spent running it.
+ */
+const byParent = (count: number, rest: string) => Array.from({ length: count }, () => `(application_id = ? AND ${rest})`).join(" OR ");
+
+/** A count moved by a whole-number delta (never below zero); the delta comes from our own arithmetic. */
+const countChange = (column: string, delta: number) =>
+  delta > 0 ? `${column} + ${Math.trunc(delta)}` : `${column} - LEAST(${column}, ${Math.trunc(-delta)})`;
+
+/**
+ * The steps of one batch, in one transaction on `conn`. Those run for every batch are plain SQL (one
+ * statement each, whatever the batch holds); drizzle's query builder says the rare ones.
+ */
 function batchSteps(conn: PoolConnection) {
   const db = drizzle(conn);
-  const chatIs = ([a, c]: [number, number]) => and(eq(chats.applicationId, a), eq(chats.number, c));
   return {
     /** Applications still alive: events of one deleted meanwhile are dropped (its delete cleans up). */
     async liveApplications(appIds: number[]): Promise<Set<number>> {
@@ -72,11 +86,7 @@ function batchSteps(conn: PoolConnection) {
     async lockChats(touched: [number, number][]): Promise<Map<string, RowState>> {
       const before = new Map<string, RowState>();
       if (!touched.length) return before;
-      const rows = await db
-        .select({ a: chats.applicationId, c: chats.number, v: chats.version, d: sql<number>`${chats.deletedAt} IS NOT NULL` })
-        .from(chats)
-        .where(or(...touched.map(chatIs)))
-        .for("update");
+      const [rows] = (await conn.query(`SELECT application_id AS a, number AS c, version AS v, deleted_at IS NOT NULL AS d FROM chats WHERE ${byParent(touched.length, "number = ?")} FOR UPDATE`, touched.flat())) as unknown as [LockedRow[]];
       for (const r of rows) before.set(key2(Number(r.a), Number(r.c)), { version: Number(r.v), deleted: !!Number(r.d) });
       return before;
     },
@@ -91,13 +101,17 @@ function batchSteps(conn: PoolConnection) {
 
     /** The messages' rows before the batch, locked. */
     async lockMessages(events: MessageEvent[]): Promise<Map<string, RowState>> {
-      const byChat = new Map<string, MessageEvent[]>();
-      for (const e of events) byChat.set(key2(e.appId, e.chat), [...(byChat.get(key2(e.appId, e.chat)) ?? []), e]);
-      const rows = await db
-        .select({ a: messages.applicationId, c: messages.chatNumber, n: messages.number, v: messages.version, d: sql<number>`${messages.deletedAt} IS NOT NULL` })
-        .from(messages)
-        .where(or(...[...byChat.values()].map((list) => and(eq(messages.applicationId, list[0]!.appId), eq(messages.chatNumber, list[0]!.chat), inArray(messages.number, list.map((e) => e.number))))))
-        .for("update");
+      const byChat = new Map<string, { a: number; c: number; numbers: number[] }>();
+      for (const e of events) {
+        const entry = byChat.get(key2(e.appId, e.chat)) ?? { a: e.appId, c: e.chat, numbers: [] };
+        entry.numbers.push(e.number);
+        byChat.set(key2(e.appId, e.chat), entry);
+      }
+      const chatsOf = [...byChat.values()];
+      const [rows] = (await conn.query(
+        `SELECT application_id AS a, chat_number AS c, number AS n, version AS v, deleted_at IS NOT NULL AS d FROM messages WHERE ${byParent(chatsOf.length, "chat_number = ? AND number IN (?)")} FOR UPDATE`,
+        chatsOf.flatMap((x) => [x.a, x.c, x.numbers]),
+      )) as unknown as [(LockedRow & { n: number })[]];
       const before = new Map<string, RowState>();
       for (const r of rows) before.set(key3(Number(r.a), Number(r.c), Number(r.n)), { version: Number(r.v), deleted: !!Number(r.d) });
       return before;
@@ -120,16 +134,20 @@ function batchSteps(conn: PoolConnection) {
         .values(missing.map((d) => ({ applicationId: d.a, number: d.c, name: null, messagesCount: 0, version: 0, createdAt: new Date(d.ts), updatedAt: new Date(d.ts) })));
     },
 
+    /** Every count the batch moved, in one statement per table (a CASE per row). */
     async moveCounts(chatDeltas: ChatDelta[], appDeltas: Map<number, number>): Promise<void> {
-      for (const d of chatDeltas) {
-        if (!d.delta) continue;
-        const count = d.delta > 0 ? sql`${chats.messagesCount} + ${d.delta}` : sql`${chats.messagesCount} - LEAST(${chats.messagesCount}, ${-d.delta})`;
-        await db.update(chats).set({ messagesCount: count }).where(chatIs([d.a, d.c]));
+      const moved = chatDeltas.filter((d) => d.delta);
+      if (moved.length) {
+        const cases = moved.map((d) => `WHEN application_id = ? AND number = ? THEN ${countChange("messages_count", d.delta)}`).join(" ");
+        await conn.query(`UPDATE chats SET messages_count = CASE ${cases} ELSE messages_count END WHERE ${byParent(moved.length, "number = ?")}`, [
+          ...moved.flatMap((d) => [d.a, d.c]),
+          ...moved.flatMap((d) => [d.a, d.c]),
+        ]);
       }
-      for (const [appId, delta] of appDeltas) {
-        if (!delta) continue;
-        const count = delta > 0 ? sql`${applications.chatsCount} + ${delta}` : sql`${applications.chatsCount} - LEAST(${applications.chatsCount}, ${-delta})`;
-        await db.update(applications).set({ chatsCount: count }).where(eq(applications.id, appId));
+      const apps = [...appDeltas].filter(([, delta]) => delta);
+      if (apps.length) {
+        const cases = apps.map(([, delta]) => `WHEN id = ? THEN ${countChange("chats_count", delta)}`).join(" ");
+        await conn.query(`UPDATE applications SET chats_count = CASE ${cases} ELSE chats_count END WHERE id IN (?)`, [...apps.map(([id]) => id), apps.map(([id]) => id)]);
       }
     },
 
