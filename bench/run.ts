@@ -205,6 +205,19 @@ async function standalone(pids: { redis?: number; mysql?: number; es?: number },
   addRow("create CPU/req, API + Redis (µs)", cpuPerCreate, base.cpuPerRequest, "≤ 2.5", cpuPerCreate / base.cpuPerRequest <= 2.5, "µs", { cpuSeconds: used, accepted });
   addRow("create message p99 at full load (ms)", ours.p99, base.p99, "info", true, "ms");
 
+  // 1b. The floor: a bare Elysia server making one script call (floor-server.ts), same load.
+  const floor = spawn("bench/floor-server.ts", { PORT: "3905" });
+  await up("http://127.0.0.1:3905/floor/1");
+  const floorCpu = meter({ floor: floor.pid, redis: pids.redis });
+  const floorRun = await wrk("http://127.0.0.1:3905/floor/", join(import.meta.dir, "echo.lua"), SECONDS);
+  const floorUsed = floorCpu.stop();
+  await stop(floor);
+  const floorPerRequest = perOp(sum(floorUsed), floorRun.requests - floorRun.non2xx);
+  addRow("create CPU/req vs the floor: Elysia + one script call (µs)", cpuPerCreate, floorPerRequest, "info", true, "µs", { floorCpuSeconds: floorUsed, floorRequests: floorRun.requests, floorRps: floorRun.rps });
+  const floorKeys = new Redis(env.REDIS_URL!);
+  await floorKeys.del("floor:{f}:stream", ...Array.from({ length: 50 }, (_, i) => `floor:{f}:chat:${i + 1}`));
+  floorKeys.disconnect();
+
   // 2. p99 at half the measured rate (open loop).
   const rate = Math.round(ours.rps / 2);
   log(`create message at a constant ${rate}/s`);
