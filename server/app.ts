@@ -82,7 +82,7 @@ export function buildApp(deps: Deps) {
     .onAfterResponse(({ request, path, route, set }) => {
       const status = String(set.status ?? 200);
       const seconds = (performance.now() - (started.get(request) ?? performance.now())) / 1000;
-      metrics.observeRequest({ method: request.method, route: route || "unmatched", status }, seconds);
+      metrics.observeRequest(request.method, route || "unmatched", status, seconds);
       if (deps.config.logLevel === "debug") deps.log.debug("request", { method: request.method, path: redactPath(path), status, ms: Math.round(seconds * 1000), request_id: requestId(request) });
     })
     .use(opsRoutes(deps, metrics))

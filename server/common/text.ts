@@ -26,6 +26,15 @@ export function isValidBody(value: string): boolean {
   return value.isWellFormed() && value.trim() !== "" && !bodyForbidden.test(value) && codePoints(value, BODY_MAX) <= BODY_MAX;
 }
 
+/**
+ * `date-time`, as every timestamp this API sends is written (`toISOString`, or an RFC 3339 offset).
+ * Elysia's own check tries four patterns, and then `new Date()`, on every timestamp of every response
+ * it validates: about a tenth of a create's API CPU for two timestamps.
+ */
+const RFC3339 = /^\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\d(?:\.\d+)?(?:Z|[+-][0-2]\d:[0-5]\d)$/;
+export const isDateTime = (value: string) => RFC3339.test(value);
+
+FormatRegistry.Set("date-time", isDateTime);
 FormatRegistry.Set("name", isValidName);
 FormatRegistry.Set("message-body", isValidBody);
 // Elysia checks a number in a query string with this format, by default as whatever Number() reads

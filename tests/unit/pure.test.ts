@@ -3,7 +3,7 @@ import { newerState, parseEvent, MalformedEventError } from "../../core/events.t
 import { fnv1a, keysFor, shardOf } from "../../core/keys.ts";
 import { decodeCursor, decodeSearchCursor, encodeCursor, encodeSearchCursor } from "../../server/common/cursor.ts";
 import { numberParam, redactPath, tokenParam } from "../../server/common/params.ts";
-import { isValidBody, isValidName } from "../../server/common/text.ts";
+import { isDateTime, isValidBody, isValidName } from "../../server/common/text.ts";
 import { fingerprint, idempotencyKey } from "../../server/common/idempotency.ts";
 import { mergedPage, parseEntry, type OverlayEntry } from "../../server/common/overlay.ts";
 import { loadConfig, ConfigError } from "../../core/config.ts";
@@ -76,6 +76,10 @@ describe("text rules", () => {
     expect(isValidBody("x".repeat(10_000))).toBe(true);
     expect(isValidBody("x".repeat(10_001))).toBe(false);
     for (const bad of ["", " \n ", "\u0000", "\u001b[31m", "\udfff"]) expect(isValidBody(bad)).toBe(false);
+  });
+  test("response timestamps are RFC 3339 date-times", () => {
+    for (const ok of [new Date(0).toISOString(), new Date().toISOString(), "2026-11-25T15:04:05Z", "2026-11-25T15:04:05.123456+01:00"]) expect(isDateTime(ok)).toBe(true);
+    for (const bad of ["", "2026-11-25", "2026-11-25 15:04:05Z", "2026-11-25T15:04:05", "x2026-11-25T15:04:05Z", "2026-11-25T15:04:05Zx", "Wed Nov 25 2026"]) expect(isDateTime(bad)).toBe(false);
   });
 });
 

@@ -18,10 +18,11 @@ export function createMetrics() {
   const latency = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
   const accepted = new Map<string, number>();
   return {
-    observeRequest(labels: Labels, seconds: number) {
-      const key = labelText(labels);
+    observeRequest(method: string, route: string, status: string, seconds: number) {
+      // A plain key on the hot path; the label text is escaped only when scraped.
+      const key = `${method} ${status} ${route}`;
       let h = latency.get(key);
-      if (!h) latency.set(key, (h = { labels, counts: BUCKETS.map(() => 0), sum: 0, count: 0 }));
+      if (!h) latency.set(key, (h = { labels: { method, route, status }, counts: BUCKETS.map(() => 0), sum: 0, count: 0 }));
       for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) h.counts[i]!++;
       h.sum += seconds;
       h.count++;
