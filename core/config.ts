@@ -92,7 +92,7 @@ export function loadConfig(env: Env = process.env) {
     worker: {
       sinks: read(env, "WORKER_SINKS", "mysql,search").split(",").map((s) => s.trim()).filter(Boolean),
       consumerName: read(env, "WORKER_NAME", `${hostname()}-${process.pid}`),
-      batchSize: int(env, "WORKER_BATCH_SIZE", 500, 1, 10_000),
+      batchSize: int(env, "WORKER_BATCH_SIZE", 2000, 1, 10_000),
       blockMs: int(env, "WORKER_BLOCK_MS", 1000, 10, 60_000),
       /** A pending entry idle this long belongs to a consumer presumed dead and is claimed. */
       claimIdleMs: int(env, "WORKER_CLAIM_IDLE_MS", 30_000, 100, 3_600_000),

@@ -9,6 +9,7 @@ import { mergedPage, parseEntry, type OverlayEntry } from "../../server/common/o
 import { loadConfig, ConfigError } from "../../core/config.ts";
 import { indexSettings } from "../../core/search/index.ts";
 import { contracts, loadLua, scriptFiles } from "../../core/redis/scripts.ts";
+import { chunksByBytes, utf8Bound } from "../../worker/sinks/chunks.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -243,4 +244,15 @@ import { generate, target } from "../../scripts/gen-sdk-types.ts";
 
 test("the SDK's generated types match the server's models (run `bun scripts/gen-sdk-types.ts` after a model change)", () => {
   expect(readFileSync(target, "utf8")).toBe(generate());
+});
+
+describe("batch chunks", () => {
+  test("runs stay under the byte budget, keep order, and an oversized item goes alone", () => {
+    const sizes = [3, 3, 3, 10, 1, 1, 4, 4];
+    const chunks = chunksByBytes(sizes.map((size, i) => ({ i, size })), (x) => x.size, 6);
+    expect(chunks.map((c) => c.map((x) => x.i))).toEqual([[0, 1], [2], [3], [4, 5, 6], [7]]);
+    expect(chunksByBytes([], () => 1, 6)).toEqual([]);
+    expect(utf8Bound("😀")).toBeGreaterThanOrEqual(new TextEncoder().encode("😀").length);
+    expect(utf8Bound("é")).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -46,6 +46,35 @@ describe("worker faults", () => {
     expect(chat?.messages_count).toBe(3000);
   });
 
+  test("a batch of maximum-size bodies, more than one MySQL packet, is persisted and indexed", async () => {
+    const token = (await call(base, "POST", "/applications", { name: "big bodies" })).json.token;
+    await call(base, "POST", `/applications/${token}/chats`, {});
+    const deadBefore = await redisClient().xlen(keys.deadLetter);
+    // 450 bodies of 10,000 four-byte characters: 18 MB, over MariaDB's 16 MiB max_allowed_packet
+    // when one batch carries them all, as it does once the paused workers resume.
+    const count = 450;
+    const body = (i: number) => `${i} `.padEnd(8, "-") + "😀".repeat(9_992);
+    await pauseWorkers();
+    try {
+      for (let i = 0; i < count; i += 50) {
+        const posts = await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => call(base, "POST", `/applications/${token}/chats/1/messages`, { body: body(i + k) })));
+        expect(posts.map((r) => r.status)).toEqual(posts.map(() => 201));
+      }
+    } finally {
+      resumeWorkers();
+    }
+    await drained("mysql", 120_000);
+    await drained("search", 120_000);
+    const [persisted] = await rows<{ n: number; bytes: number }>("SELECT COUNT(*) n, SUM(LENGTH(body)) bytes FROM messages WHERE application_id = ? AND chat_number = 1", [await appId(token)]);
+    expect([Number(persisted?.n), Number(persisted?.bytes)]).toEqual([count, count * (8 + 4 * 9_992)]);
+    expect(await redisClient().xlen(keys.deadLetter)).toBe(deadBefore);
+    const hits = await eventually(async () => {
+      const r = await call(base, "GET", `/applications/${token}/chats/1/messages/search?q=${encodeURIComponent("449")}`);
+      return r.json.data?.length ? r.json.data : undefined;
+    }, 20_000, "message 449 to be searchable");
+    expect(hits[0].body).toBe(body(449));
+  }, 180_000);
+
   test("a malformed stream entry is dead-lettered, not retried forever", async () => {
     const before = await redisClient().xlen(keys.deadLetter);
     const id = await redisClient().xadd(keys.stream(0), "*", "t", "message.created", "a", "not-a-number");

@@ -15,6 +15,7 @@ import type { Keys } from "../../core/keys.ts";
 import { execAll, type RedisClient } from "../../core/redis/client.ts";
 import type { Scripts } from "../../core/redis/scripts.ts";
 import type { Sink } from "../consumer.ts";
+import { chunksByBytes, MAX_STATEMENT_BYTES, utf8Bound } from "./chunks.ts";
 import { isOutage } from "./errors.ts";
 import { ReplicaBehind, type ReplicaWaiter } from "./replica.ts";
 
@@ -118,8 +119,10 @@ function batchSteps(conn: PoolConnection) {
     },
 
     async upsertMessages(events: MessageEvent[]): Promise<void> {
-      const rows = events.map((e) => [e.appId, e.chat, e.number, e.body, e.version, date(e.deletedAt), date(e.createdAt), date(e.updatedAt)]);
-      await conn.query(`INSERT INTO messages (application_id, chat_number, number, body, version, deleted_at, created_at, updated_at) VALUES ? ON DUPLICATE KEY UPDATE ${lastWriterWins("body")}`, [rows]);
+      for (const chunk of chunksByBytes(events, (e) => 100 + utf8Bound(e.body), MAX_STATEMENT_BYTES)) {
+        const rows = chunk.map((e) => [e.appId, e.chat, e.number, e.body, e.version, date(e.deletedAt), date(e.createdAt), date(e.updatedAt)]);
+        await conn.query(`INSERT INTO messages (application_id, chat_number, number, body, version, deleted_at, created_at, updated_at) VALUES ? ON DUPLICATE KEY UPDATE ${lastWriterWins("body")}`, [rows]);
+      }
     },
 
     /**

@@ -11,6 +11,7 @@ import type { Keys } from "../../core/keys.ts";
 import type { RedisClient } from "../../core/redis/client.ts";
 import { chatKey, documentId } from "../../core/search/index.ts";
 import type { Sink } from "../consumer.ts";
+import { chunksByBytes, MAX_STATEMENT_BYTES, utf8Bound } from "./chunks.ts";
 import { isOutage } from "./errors.ts";
 
 /** A document Elasticsearch refused for its content (a mapping error, say): retry, then dead-letter. */
@@ -92,16 +93,17 @@ export function searchSink({ es, redis, keys, index }: { es: Client; redis: Redi
     async handle(events) {
       const messages = events.filter((e): e is MessageEvent => e.type.startsWith("message."));
       const dead = await deadChats(messages);
-      const operations: object[] = [];
+      // One action per message: a delete, or an index with its document (never split apart).
+      const actions: { lines: object[]; bytes: number }[] = [];
       for (const m of messages) {
         const meta = { _index: index, _id: documentId(m.appId, m.chat, m.number), routing: chatKey(m.appId, m.chat), version: m.version, version_type: "external" };
         if (m.deletedAt !== null || dead.has(`${m.token}:${m.chat}`)) {
-          operations.push({ delete: meta });
+          actions.push({ lines: [{ delete: meta }], bytes: 200 });
         } else {
-          operations.push({ index: meta }, { app: m.appId, chat: chatKey(m.appId, m.chat), number: m.number, body: m.body, created_at: m.createdAt });
+          actions.push({ lines: [{ index: meta }, { app: m.appId, chat: chatKey(m.appId, m.chat), number: m.number, body: m.body, created_at: m.createdAt }], bytes: 300 + utf8Bound(m.body) });
         }
       }
-      await bulk(operations);
+      for (const chunk of chunksByBytes(actions, (a) => a.bytes, MAX_STATEMENT_BYTES)) await bulk(chunk.flatMap((a) => a.lines));
       for (const e of events) {
         if (e.type === "chat.deleted") {
           const chat = e as ChatEvent;
