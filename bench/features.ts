@@ -55,7 +55,7 @@ const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
 // event log: drop those between measurements so each variant starts from the same Redis.
 const redis = new Redis(env.REDIS_URL!);
 async function dropQueuedWrites() {
-  for (const pattern of ["stream:*", "pending:*", "eventlog:*", "idem:*", "rate:*"]) {
+  for (const pattern of ["stream:*", "overlay:*", "eventlog:*", "idem:*", "rate:*"]) {
     let cursor = "0";
     do {
       const [next, found] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);

@@ -8,7 +8,8 @@
 import mysql from "mysql2/promise";
 import { addRow } from "./table.ts";
 
-export async function storageFootprint(opts: { databaseUrl: string; es: string; index: string }) {
+/** The raw figures: MySQL rows, data and index bytes, mean body; Elasticsearch docs and primary store. */
+export async function storageBytes(opts: { databaseUrl: string; es: string; index: string }) {
   const conn = await mysql.createConnection({ uri: opts.databaseUrl });
   await conn.query("ANALYZE TABLE messages");
   const [[table]] = (await conn.query(
@@ -25,8 +26,13 @@ export async function storageFootprint(opts: { databaseUrl: string; es: string; 
   const docs = stats._all.primaries.docs.count;
   const esBytes = stats._all.primaries.store.size_in_bytes;
 
-  const body = Number(bodyBytes) / Number(rows);
-  const detail = { rows: Number(rows), docs, mysqlDataBytes: Number(table!.data), mysqlIndexBytes: Number(table!.idx), esStoreBytes: esBytes, meanBodyBytes: body };
+  return { rows, docs, mysqlDataBytes: Number(table!.data), mysqlIndexBytes: Number(table!.idx), esStoreBytes: esBytes, meanBodyBytes: bodyBytes / rows };
+}
+
+export async function storageFootprint(opts: { databaseUrl: string; es: string; index: string }) {
+  const detail = await storageBytes(opts);
+  const { rows, docs, esStoreBytes: esBytes, meanBodyBytes: body } = detail;
+  const table = { data: detail.mysqlDataBytes, idx: detail.mysqlIndexBytes };
   addRow(`MySQL bytes per message (${Number(rows).toLocaleString("en-US")} rows, mean body ${Math.round(body)} B)`, (Number(table!.data) + Number(table!.idx)) / Number(rows), body, "info", true, "bytes", detail);
   addRow(`Elasticsearch bytes per message (${docs.toLocaleString("en-US")} docs, primaries)`, esBytes / docs, body, "info", true, "bytes", detail);
 }
