@@ -28,15 +28,24 @@ export function buildQuery(q: string, chat: string) {
   return { bool: { filter: [{ term: { chat } }], must } };
 }
 
-/** Lowercase and strip accents per character, keeping a map back to the original positions. */
+/**
+ * Lowercase and strip accents per character, keeping a map back to the original positions. ASCII
+ * (most text) is lowered directly; only other characters pay for NFD and the mark-stripping pattern.
+ */
 function fold(text: string): { folded: string; origin: number[] } {
   let folded = "";
   const origin: number[] = [];
   let i = 0;
   for (const ch of text) {
-    const f = ch.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
-    for (let k = 0; k < f.length; k++) origin.push(i);
-    folded += f;
+    const code = ch.charCodeAt(0);
+    if (code < 0x80) {
+      folded += code >= 0x41 && code <= 0x5a ? String.fromCharCode(code + 0x20) : ch;
+      origin.push(i);
+    } else {
+      const f = ch.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+      for (let k = 0; k < f.length; k++) origin.push(i);
+      folded += f;
+    }
     i += ch.length;
   }
   origin.push(text.length);
@@ -61,11 +70,14 @@ export function highlightBody(body: string, q: string): string {
       for (let k = origin[at]!; k < origin[at + token.length]!; k++) marked[k] = true;
     }
   }
+  // Runs of marked and unmarked text, each escaped in one go.
   let out = "";
-  for (let i = 0; i < body.length; i++) {
-    if (marked[i] && !marked[i - 1]) out += "<em>";
-    out += escapeHtml(body[i]!);
-    if (marked[i] && !marked[i + 1]) out += "</em>";
+  for (let i = 0; i < body.length; ) {
+    let j = i + 1;
+    while (j < body.length && marked[j] === marked[i]) j++;
+    const text = escapeHtml(body.slice(i, j));
+    out += marked[i] ? `<em>${text}</em>` : text;
+    i = j;
   }
   return out;
 }
