@@ -1,6 +1,7 @@
-import { Client, HttpConnection } from "@elastic/elasticsearch";
+import { Client } from "@elastic/elasticsearch";
+import { FetchConnection } from "./fetch-connection.ts";
 
-/** Bun needs the node:http connection: the default undici one fails there. */
+/** Over the runtime's fetch (./fetch-connection.ts): the client's undici connection fails on Bun. */
 export function createElasticsearch(url: string): Client {
-  return new Client({ node: url, Connection: HttpConnection, requestTimeout: 10_000, maxRetries: 1 });
+  return new Client({ node: url, Connection: FetchConnection, requestTimeout: 10_000, maxRetries: 1 });
 }
