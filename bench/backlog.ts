@@ -6,8 +6,8 @@
  * the Redis bytes per pending message (INFO used_memory before and after).
  */
 import { keysFor } from "../core/keys.ts";
-import { createRedis, execAll } from "../core/redis/client.ts";
-import { contracts, scriptsFor } from "../core/redis/scripts.ts";
+import { createRedis } from "../core/redis/client.ts";
+import { queueMessages } from "./drains.ts";
 import { closedLoop, percentile } from "./load.ts";
 import { addRow } from "./table.ts";
 
@@ -21,15 +21,7 @@ export async function backlogScenario(opts: { redisUrl: string; api: string; tok
   const body = "alpha bravo backlog message with a few words, about sixty bytes";
   log(`queueing ${BACKLOG} pending messages in chat ${busy}`);
   const before = await used();
-  const scripts = scriptsFor(redis, keys, { ratePerMinute: 0, logLength: 1000, logTtlMs: 3_600_000, idempotencyTtlSeconds: 86_400 });
-  for (let sent = 0; sent < BACKLOG; ) {
-    const pipeline = redis.pipeline();
-    const size = Math.min(2000, BACKLOG - sent);
-    for (let i = 0; i < size; i++) scripts.queue(pipeline, "createMessage", { token, chat: busy, body });
-    const refused = (await execAll(pipeline)).map(contracts.createMessage.reply).find((reply) => reply.status !== "OK");
-    if (refused) throw new Error(`queueing failed: ${refused.status}`);
-    sent += size;
-  }
+  await queueMessages(redis, token, busy, BACKLOG, () => body);
   const perMessage = ((await used()) - before) / BACKLOG;
   const pending = await redis.zcard(keys.pending(token, busy));
   redis.disconnect();
@@ -43,8 +35,11 @@ export async function backlogScenario(opts: { redisUrl: string; api: string; tok
   const quiet = reads(idle, idleTop);
   const loaded = reads(busy, pending);
   const [getIdle, getBusy, listIdle, listBusy] = [await quiet.get(), await loaded.get(), await quiet.list(), await loaded.list()];
-  addRow(`get message p99, ${pending.toLocaleString("en-US")} pending vs 0 (ms)`, percentile(getBusy, 99), percentile(getIdle, 99), "≤ 5 ms", percentile(getBusy, 99) <= 5, "ms");
-  addRow(`list page p99, ${pending.toLocaleString("en-US")} pending vs 0 (ms)`, percentile(listBusy, 99), percentile(listIdle, 99), "≤ 5 ms", percentile(listBusy, 99) <= 5, "ms");
+  // SPEC §8: p99 ≤ 5 ms with 0 and with the backlog pending: the row passes when both do.
+  const both = (busyLat: number[], idleLat: number[]) => percentile(busyLat, 99) <= 5 && percentile(idleLat, 99) <= 5;
+  addRow(`get message p99, ${pending.toLocaleString("en-US")} pending vs 0 (ms)`, percentile(getBusy, 99), percentile(getIdle, 99), "≤ 5 ms, both", both(getBusy, getIdle), "ms");
+  addRow(`list page p99, ${pending.toLocaleString("en-US")} pending vs 0 (ms)`, percentile(listBusy, 99), percentile(listIdle, 99), "≤ 5 ms, both", both(listBusy, listIdle), "ms");
+  // The baseline column shows the target itself: 2× body + 300.
   const target = 2 * Buffer.byteLength(body) + 300;
-  addRow(`Redis bytes per pending message (${Buffer.byteLength(body)}-byte body)`, perMessage, target, `≤ ${target}`, perMessage <= target, "bytes");
+  addRow(`Redis bytes per pending message (${Buffer.byteLength(body)}-byte body)`, perMessage, target, `≤ 2× body + 300 = ${target}`, perMessage <= target, "bytes");
 }

@@ -10,16 +10,20 @@
  * trims what all groups acknowledged). MySQL and Elasticsearch are the bench's own (chat_bench,
  * messages_bench).
  */
-import type { Subprocess } from "bun";
 import { join } from "node:path";
 import { Cluster } from "ioredis";
 import { keysFor } from "../core/keys.ts";
+import { createRedis } from "../core/redis/client.ts";
 import { clusterState, problemsOf } from "../scripts/redis-cluster/health.ts";
 import { nodePid } from "../scripts/redis-cluster/nodes.ts";
 import { redisCommands, type Reply } from "../scripts/redis-cluster/resp.ts";
-import { meter, perOp, sum, type Pids } from "./cpu.ts";
-import { closedLoop, constantRate, percentile, wrk } from "./load.ts";
-import { addRow } from "./table.ts";
+import { sum, perOp, type Pids } from "./cpu.ts";
+import { meteredWrk, type WrkFigures } from "./create.ts";
+import { drainEverything, drainRounds, messageBody, queueMessages, streamState } from "./drains.ts";
+import { env, log, N, ROUNDS, SECONDS, spawn, stop, up } from "./harness.ts";
+import { constantRate, percentile } from "./load.ts";
+import { inRounds, median } from "./rounds.ts";
+import { addRoundsRow, addRow } from "./table.ts";
 
 export const CLUSTER_NODES = "127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002";
 const SEEDS = [7000, 7001, 7002];
@@ -88,26 +92,11 @@ export async function prepareCluster(log: (msg: string) => void): Promise<Node[]
   return nodes;
 }
 
-export type ClusterContext = {
-  env: Record<string, string>;
-  seconds: number;
-  messages: number;
-  log: (msg: string) => void;
-  spawn: (entry: string, extra?: Record<string, string>) => Subprocess;
-  stop: (proc: Subprocess) => Promise<void>;
-  up: (url: string) => Promise<void>;
-  /** The echo baseline of the same run: requests/s and CPU µs per request under the same wrk. */
-  echo: { rps: number; cpuPerRequest: number };
-  drain: (group: "mysql" | "search", opts: { redis: Cluster; env: Record<string, string>; sink: Pids; redisPids: Pids }) => Promise<{ rate: number; events: number; used: Record<string, number>; memory: number }>;
-  /** Entries a consumer group has still to read or acknowledge, over every stream shard. */
-  remaining: (redis: Cluster, group: string) => Promise<number>;
-  rawInsert: (rows: number) => Promise<{ rate: number; used: Record<string, number> }>;
-  rawBulk: (docs: number) => Promise<{ rate: number; used: Record<string, number> }>;
-  pids: { mysql: number | undefined; es: number | undefined };
-};
-
-export async function clusterScenarios(ctx: ClusterContext) {
-  const { log, spawn, stop, up, seconds } = ctx;
+/**
+ * The cluster scenarios: create under wrk with WAIT off and on beside the echo (BENCH_ROUNDS rounds,
+ * rotated order), p99 at a constant rate, then the drains as standalone (drains.ts).
+ */
+export async function clusterScenarios(ctx: { echo: () => Promise<WrkFigures>; pids: { mysql: number | undefined; es: number | undefined } }) {
   const nodes = await prepareCluster(log);
   const masters = nodes.filter((n) => n.role === "master");
   const replicas = nodes.filter((n) => n.role === "replica");
@@ -120,13 +109,16 @@ export async function clusterScenarios(ctx: ClusterContext) {
 
   const cenv = { REDIS_CLUSTER_NODES: CLUSTER_NODES };
   // Consumer groups on every stream shard of the cluster (migrate is idempotent; chat_bench is already there).
-  const migrate = Bun.spawn(["bun", join(root, "scripts/migrate.ts")], { cwd: root, env: { ...ctx.env, ...cenv }, stdout: "ignore", stderr: "inherit" });
+  const migrate = Bun.spawn(["bun", join(root, "scripts/migrate.ts")], { cwd: root, env: { ...env, ...cenv }, stdout: "ignore", stderr: "inherit" });
   if ((await migrate.exited) !== 0) throw new Error("migrate on the cluster failed");
 
-  // Entries someone else left unconsumed (an interrupted test run) would be drained, and counted, too.
-  const redis = new Cluster(CLUSTER_NODES.split(",").map((hp) => ({ host: hp.split(":")[0]!, port: Number(hp.split(":")[1]) })), { redisOptions: { protocol: 2 }, scaleReads: "master" });
-  const leftover = { mysql: await ctx.remaining(redis, "mysql"), search: await ctx.remaining(redis, "search") };
-  if (leftover.mysql || leftover.search) log(`warning: the cluster's streams already hold entries not yet consumed (mysql ${leftover.mysql}, search ${leftover.search}): the drains below include them`);
+  // Entries someone else left unconsumed (an interrupted test run) are drained too, before the measured rounds.
+  const seeds = CLUSTER_NODES.split(",").map((hp) => ({ host: hp.split(":")[0]!, port: Number(hp.split(":")[1]) }));
+  const redis = new Cluster(seeds, { redisOptions: { protocol: 2 }, scaleReads: "master" });
+  const queuer = createRedis({ redisUrl: "", redisClusterNodes: seeds }, { enableOfflineQueue: true });
+  const leftover = { mysql: (await streamState(redis, "mysql")).remaining, search: (await streamState(redis, "search")).remaining };
+  if (leftover.mysql || leftover.search) log(`warning: the cluster's streams already hold entries not yet consumed (mysql ${leftover.mysql}, search ${leftover.search}): drained, unmeasured, before the drain rounds`);
+  const chats = 50 + ROUNDS;
   try {
     const apiOff = spawn("server/main.ts", { ...cenv, PORT: "3903" });
     const apiOn = spawn("server/main.ts", { ...cenv, PORT: "3904", REDIS_WAIT_REPLICAS: "1" });
@@ -135,36 +127,37 @@ export async function clusterScenarios(ctx: ClusterContext) {
     const ON = "http://127.0.0.1:3904/api/v1";
     const post = (api: string, path: string, body: unknown) => fetch(`${api}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     const { token } = (await post(OFF, "/applications", { name: "bench cluster" }).then((r) => r.json())) as { token: string };
-    for (let i = 0; i < 51; i++) await post(OFF, `/applications/${token}/chats`, { name: `chat ${i}` });
+    // Chats 1–50 take the wrk creates; 51, 52… one drain round each.
+    for (let i = 0; i < chats; i++) await post(OFF, `/applications/${token}/chats`, { name: `chat ${i}` });
     const keys = keysFor(4);
     log(`cluster application ${token.slice(0, 6)}… on stream ${keys.streamOf(token)}`);
 
-    // Create under wrk, WAIT off then on: CPU of the API and of every Redis node over the run.
+    // Create under wrk, WAIT off and on, beside the echo: CPU of the API and of every Redis node over each run.
     const script = join(import.meta.dir, "create-message.lua");
-    const createRun = async (api: string, proc: Subprocess, label: string) => {
-      log(`cluster create, ${label}: wrk, 64 connections`);
-      const cpu = meter({ api: proc.pid, ...allRedis });
-      const run = await wrk(`${api}/applications/${token}/chats/`, script, seconds);
-      const used = cpu.stop();
-      const accepted = run.requests - run.non2xx;
-      if (run.non2xx) log(`warning: cluster create ${label}: ${run.non2xx} non-2xx responses of ${run.requests}`);
-      if (run.socketErrors) log(`warning: cluster create ${label}: wrk socket errors: ${run.socketErrors}`);
-      return { ...run, accepted, used };
-    };
-    const off = await createRun(OFF, apiOff, "WAIT off");
-    const on = await createRun(ON, apiOn, "REDIS_WAIT_REPLICAS=1");
+    const runs = await inRounds(
+      ROUNDS,
+      {
+        off: () => meteredWrk(`${OFF}/applications/${token}/chats/`, script, { api: apiOff.pid, ...allRedis }, "cluster create, WAIT off"),
+        on: () => meteredWrk(`${ON}/applications/${token}/chats/`, script, { api: apiOn.pid, ...allRedis }, "cluster create, REDIS_WAIT_REPLICAS=1"),
+        echo: ctx.echo,
+      },
+      (round, order) => log(`cluster create round ${round + 1}/${ROUNDS}: wrk, 64 connections, ${SECONDS}s each: ${order.join(", ")}`),
+    );
+    const cpuOf = (list: WrkFigures[], names: string[]) => list.map((r) => perOp(sum(r.used, names), r.requests - r.non2xx));
     const masterNames = Object.keys(masterPids);
-    const cpuOff = perOp(sum(off.used, ["api", ...masterNames]), off.accepted);
-    addRow("cluster: create message (req/s, wrk -c64)", off.rps, ctx.echo.rps, "≥ 0.60", off.rps / ctx.echo.rps >= 0.6, "ratio", { requests: off.requests, non2xx: off.non2xx });
-    addRow(`cluster: create CPU/req, API + ${masters.length} masters (µs)`, cpuOff, ctx.echo.cpuPerRequest, "≤ 2.5", cpuOff / ctx.echo.cpuPerRequest <= 2.5, "µs", { cpuSeconds: off.used, accepted: off.accepted });
+    const all = ["api", ...Object.keys(allRedis)];
+    const rps = (list: WrkFigures[]) => list.map((r) => r.rps);
+    const requests = (list: WrkFigures[]) => ({ requests: list.map((r) => r.requests), non2xx: list.map((r) => r.non2xx) });
+    addRoundsRow({ scenario: "cluster: create message (req/s, wrk -c64)", ours: rps(runs.off), baseline: rps(runs.echo), baselineName: "echo", target: "≥ 0.50", pass: (a, b) => a / b >= 0.5, unit: "ratio", detail: requests(runs.off) });
+    addRoundsRow({ scenario: `cluster: create CPU/req, API + ${masters.length} masters (µs)`, ours: cpuOf(runs.off, ["api", ...masterNames]), baseline: runs.echo.map((r) => r.cpuPerRequest), baselineName: "echo", target: "≤ 2.5", pass: (a, b) => a / b <= 2.5, unit: "µs", detail: { cpuSeconds: runs.off.map((r) => r.used) } });
 
-    // p99 at a constant rate both sides can carry: half the slower of the two.
-    const rate = Math.round(Math.min(off.rps, on.rps) / 2);
+    // p99 at a constant rate both sides can carry: half the slower of the two medians.
+    const rate = Math.round(Math.min(median(rps(runs.off)), median(rps(runs.on))) / 2);
     const body = JSON.stringify({ body: "constant rate message with a few words" });
     const atRate = async (api: string, label: string) => {
       log(`cluster create, ${label}: a constant ${rate}/s`);
       let failed = 0;
-      const run = await constantRate(rate, Math.min(seconds, 8), (i) =>
+      const run = await constantRate(rate, Math.min(SECONDS, 8), (i) =>
         fetch(`${api}/applications/${token}/chats/${(i % 50) + 1}/messages`, { method: "POST", headers: { "content-type": "application/json" }, body }).then(
           (r) => (r.status >= 300 && failed++, r.arrayBuffer()),
           () => void failed++,
@@ -178,47 +171,32 @@ export async function clusterScenarios(ctx: ClusterContext) {
     addRow(`cluster: create p99 at ${Math.round(offRate.achieved)}/s (ms)`, offRate.p99, NaN, "≤ 5 ms", offRate.p99 <= 5, "ms", { failed: offRate.failed });
 
     // What WAIT costs: WAIT 1 (ours) beside WAIT off (baseline), every Redis node counted.
-    const all = ["api", ...Object.keys(allRedis)];
     const who = `API + ${masters.length} masters + ${replicas.length} replicas`;
-    addRow("cluster WAIT 1 vs off: create req/s (wrk -c64)", on.rps, off.rps, "info", true, "ratio", { requests: on.requests, non2xx: on.non2xx });
-    addRow(`cluster WAIT 1 vs off: CPU/create, ${who} (µs)`, perOp(sum(on.used, all), on.accepted), perOp(sum(off.used, all), off.accepted), "info", true, "µs", {
-      on: { cpuSeconds: on.used, accepted: on.accepted },
-      off: { cpuSeconds: off.used, accepted: off.accepted },
-    });
+    addRoundsRow({ scenario: "cluster WAIT 1 vs off: create req/s (wrk -c64)", ours: rps(runs.on), baseline: rps(runs.off), baselineName: "WAIT off", target: "info", pass: () => true, unit: "ratio", detail: { on: requests(runs.on), off: requests(runs.off) } });
+    addRoundsRow({ scenario: `cluster WAIT 1 vs off: CPU/create, ${who} (µs)`, ours: cpuOf(runs.on, all), baseline: cpuOf(runs.off, all), baselineName: "WAIT off", target: "info", pass: () => true, unit: "µs", detail: { on: runs.on.map((r) => r.used), off: runs.off.map((r) => r.used) } });
     addRow(`cluster WAIT 1 vs off: create p99 at ${rate}/s (ms)`, onRate.p99, offRate.p99, "info", true, "ms", { failedOn: onRate.failed, failedOff: offRate.failed });
     await Promise.all([stop(apiOff), stop(apiOn)]);
 
-    // Drains: as standalone, one worker per sink drains everything queued (plus the N of chat 51).
-    if (ctx.messages > 0) {
-      const api = spawn("server/main.ts", { ...cenv, PORT: "3903" });
-      await up("http://127.0.0.1:3903/healthz");
-      log(`cluster: queueing ${ctx.messages} messages in one chat`);
-      await closedLoop(ctx.messages, 64, (i) => post(OFF, `/applications/${token}/chats/51/messages`, { body: `cluster message ${i}` }).then((r) => r.arrayBuffer()));
-      await stop(api);
-    }
-    const sinks = { mysql: { sink: { mysql: ctx.pids.mysql }, raw: ctx.rawInsert, name: "MySQL", short: "MySQL", target: 1.5 }, search: { sink: { elasticsearch: ctx.pids.es }, raw: ctx.rawBulk, name: "Elasticsearch", short: "ES", target: 1.25 } } as const;
-    for (const group of ["mysql", "search"] as const) {
-      const s = sinks[group];
-      log(`cluster: draining into ${s.name}`);
-      const drained = await ctx.drain(group, { redis, env: cenv, sink: s.sink, redisPids: masterPids });
-      const raw = await s.raw(drained.events);
-      const sinkName = Object.keys(s.sink)[0]!;
-      const ours = perOp(sum(drained.used, ["worker", sinkName]), drained.events);
-      const base = perOp(sum(raw.used, ["client", sinkName]), drained.events);
-      const detail = { events: drained.events, leftoverBefore: leftover[group], cpuSeconds: drained.used, redisMastersPerEvent: perOp(sum(drained.used, masterNames), drained.events), workerRssMb: drained.memory, baselineCpuSeconds: raw.used };
-      addRow(`cluster: worker → ${s.name} (${drained.events} msgs/s)`, drained.rate, raw.rate, "≥ 0.70", drained.rate / raw.rate >= 0.7, "ratio", detail);
-      addRow(`cluster: worker → ${s.name} CPU/msg, worker + ${s.short} (µs)`, ours, base, `≤ ${s.target}`, ours / base <= s.target, "µs", detail);
-      log(`cluster: ${s.name} drain: the ${masters.length} masters used ${detail.redisMastersPerEvent.toFixed(1)} µs CPU per event`);
-      // The drained worker's consumer (nothing pending: the drain waited for that) leaves the shared groups.
-      for (const stream of keys.streams()) await redis.xgroup("DELCONSUMER", stream, group, `bench-${group}`).catch(() => {});
+    // Drains, as standalone: first (unmeasured) everything the creates above queued, then the rounds.
+    const warm = await drainEverything(redis, cenv);
+    const drains =
+      N > 0
+        ? await drainRounds({ label: "cluster: ", rounds: ROUNDS, messages: N, redis, workerEnv: cenv, redisPids: masterPids, pids: ctx.pids, queue: (round) => queueMessages(queuer, token, 51 + round, N, messageBody), detail: { leftoverBefore: leftover } })
+        : { memory: 0 };
+    const workers = { firstDrainBothSinks: warm.memory, drainRounds: drains.memory };
+    addRow("cluster: worker RSS (MB, max of every worker run)", Math.max(...Object.values(workers)), NaN, "≤ 200 MB", Math.max(...Object.values(workers)) <= 200, "MB", { rssMb: workers });
+    // The drain workers' consumers (nothing pending: the drains waited for that) leave the shared groups.
+    for (const stream of keys.streams()) {
+      for (const group of ["mysql", "search"]) for (const consumer of [`bench-${group}`, "bench-both"]) await redis.xgroup("DELCONSUMER", stream, group, consumer).catch(() => {});
     }
 
     // Only this application's own keys go; all of them share its hash tag (one slot, one DEL).
     const own = [keys.app(token), keys.pendingChats(token), keys.rateLimit(token)];
-    for (let chat = 1; chat <= 51; chat++) own.push(keys.chat(token, chat), keys.pending(token, chat), keys.eventLog(token, chat), keys.watch(token, chat));
+    for (let chat = 1; chat <= chats; chat++) own.push(keys.chat(token, chat), keys.pending(token, chat), keys.eventLog(token, chat), keys.watch(token, chat));
     const removed = await redis.del(...own);
     log(`cluster: removed ${removed} keys of the bench application`);
   } finally {
     redis.disconnect();
+    queuer.disconnect();
   }
 }

@@ -21,9 +21,9 @@ import { contracts, scriptsFor } from "../core/redis/scripts.ts";
 import { buildQuery } from "../server/features/search/query.ts";
 import { commands, meter, perOp, pidOfPort, sum } from "./cpu.ts";
 import { closedLoop, percentile, wrk } from "./load.ts";
-import { storageBytes } from "./storage.ts";
+import { esSegmentsBytes, storageBytes } from "./storage.ts";
 import { dropQueued, streamLength, waitDrained } from "./growth/streams.ts";
-import { esSegmentsBytes, keysBytes, machine, markdown, printTable, usedMemory, writeJson, type GrowthRow } from "./growth/report.ts";
+import { keysBytes, machine, markdown, printTable, usedMemory, writeJson, type GrowthRow } from "./growth/report.ts";
 
 const root = join(import.meta.dir, "..");
 const LEVELS = (process.env.GROWTH_LEVELS ?? "10000,100000,1000000").split(",").map((s) => Number(s.trim()));

@@ -52,20 +52,6 @@ export async function keysBytes(redis: RedisClient): Promise<{ keys: number; byt
   return { keys, bytes };
 }
 
-/**
- * The primaries' segment files, summed from `_segments` (computed on each call; `_stats` store size is
- * cached for `index.store.stats_refresh_interval`, 10 s, so it can lag a fill that just finished).
- */
-export async function esSegmentsBytes(es: string, index: string): Promise<number> {
-  type Shard = { routing: { primary: boolean }; segments: Record<string, { size_in_bytes: number }> };
-  const answer = (await fetch(`${es}/${index}/_segments`).then((r) => r.json())) as { indices: Record<string, { shards: Record<string, Shard[]> }> };
-  let bytes = 0;
-  for (const { shards } of Object.values(answer.indices)) {
-    for (const copies of Object.values(shards)) for (const copy of copies) if (copy.routing.primary) for (const seg of Object.values(copy.segments)) bytes += seg.size_in_bytes;
-  }
-  return bytes;
-}
-
 const n0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");
 const n2 = (n: number) => (Number.isFinite(n) ? (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2)) : "-");
 const header = ["level", "stored", "chat", "create CPU µs/msg", "list p99 ms", "search p95 ms", "ES-direct p95 ms", "MySQL B/msg", "ES B/msg", "Redis B/msg"];

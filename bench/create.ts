@@ -1,0 +1,70 @@
+/**
+ * Create message (SPEC §8), standalone Redis: the API under wrk (2 threads, 64 connections, 50 chats)
+ * beside the echo server (the baseline of the target) and the floor server (bare Elysia + one script
+ * call: what a create cannot cost less than on this stack), in BENCH_ROUNDS rounds, the three back to
+ * back in rotated order; then p99 at a constant half of our median rate, beside the echo at that rate.
+ */
+import type { Subprocess } from "bun";
+import { join } from "node:path";
+import Redis from "ioredis";
+import { meter, perOp, sum } from "./cpu.ts";
+import { env, log, ROUNDS, SECONDS, spawn, stop, up } from "./harness.ts";
+import { constantRate, percentile, wrk } from "./load.ts";
+import { inRounds, median } from "./rounds.ts";
+import { addRoundsRow, addRow } from "./table.ts";
+
+export type WrkFigures = { rps: number; p99: number; requests: number; non2xx: number; cpuPerRequest: number; used: Record<string, number> };
+
+/** One wrk run against `url`, CPU of `pids` per 2xx answer. */
+export async function meteredWrk(url: string, script: string, pids: Record<string, number | undefined>, label: string): Promise<WrkFigures> {
+  const cpu = meter(pids);
+  const run = await wrk(url, script, SECONDS);
+  const used = cpu.stop();
+  if (run.non2xx) log(`warning: ${label}: ${run.non2xx} non-2xx responses of ${run.requests}`);
+  if (run.socketErrors) log(`warning: ${label}: wrk socket errors: ${run.socketErrors}`);
+  return { rps: run.rps, p99: run.p99, requests: run.requests, non2xx: run.non2xx, used, cpuPerRequest: perOp(sum(used), run.requests - run.non2xx) };
+}
+
+/** The echo baseline under wrk (its server started by the caller on port 3900). */
+export const echoWrk = (echo: Subprocess) => meteredWrk("http://127.0.0.1:3900/echo/", join(import.meta.dir, "echo.lua"), { echo: echo.pid }, "echo");
+
+export async function createScenarios(o: { api: Subprocess; API: string; token: string; echo: Subprocess; redisPid: number | undefined }) {
+  const floor = spawn("bench/floor-server.ts", { PORT: "3905" });
+  await up("http://127.0.0.1:3905/floor/1");
+  const floorKeys = new Redis(env.REDIS_URL!);
+  const script = join(import.meta.dir, "create-message.lua");
+  const runs = await inRounds(
+    ROUNDS,
+    {
+      ours: () => meteredWrk(`${o.API}/applications/${o.token}/chats/`, script, { api: o.api.pid, redis: o.redisPid }, "create"),
+      echo: () => echoWrk(o.echo),
+      floor: async () => {
+        const run = await meteredWrk("http://127.0.0.1:3905/floor/", join(import.meta.dir, "echo.lua"), { floor: floor.pid, redis: o.redisPid }, "floor");
+        // Its stream is never consumed: emptied after each run, so the next runs find Redis as before.
+        await floorKeys.del("floor:{f}:stream", ...Array.from({ length: 50 }, (_, i) => `floor:{f}:chat:${i + 1}`));
+        return run;
+      },
+    },
+    (round, order) => log(`create message round ${round + 1}/${ROUNDS}: wrk, 64 connections, ${SECONDS}s each: ${order.join(", ")}`),
+  );
+  await stop(floor);
+  floorKeys.disconnect();
+  const { ours, echo, floor: floors } = runs;
+  const of = <K extends keyof WrkFigures>(list: WrkFigures[], key: K) => list.map((r) => r[key]) as WrkFigures[K][];
+  const detail = { requests: of(ours, "requests"), cpuSeconds: of(ours, "used"), echoCpuSeconds: of(echo, "used") };
+  addRoundsRow({ scenario: "create message (req/s, wrk -c64)", ours: of(ours, "rps"), baseline: of(echo, "rps"), baselineName: "echo", target: "≥ 0.50", pass: (a, b) => a / b >= 0.5, unit: "ratio", detail });
+  addRoundsRow({ scenario: "create CPU/req, API + Redis (µs)", ours: of(ours, "cpuPerRequest"), baseline: of(echo, "cpuPerRequest"), baselineName: "echo", target: "≤ 2.5", pass: (a, b) => a / b <= 2.5, unit: "µs", detail });
+  addRoundsRow({ scenario: "create message p99 at full load (ms)", ours: of(ours, "p99"), baseline: of(echo, "p99"), baselineName: "echo", target: "info", pass: () => true, unit: "ms" });
+  const floorDetail = { floorRequests: of(floors, "requests"), floorCpuSeconds: of(floors, "used") };
+  addRoundsRow({ scenario: "create req/s vs the floor: Elysia + one script call", ours: of(ours, "rps"), baseline: of(floors, "rps"), baselineName: "floor", target: "info", pass: () => true, unit: "ratio", detail: floorDetail });
+  addRoundsRow({ scenario: "create CPU/req vs the floor, each + Redis (µs)", ours: of(ours, "cpuPerRequest"), baseline: of(floors, "cpuPerRequest"), baselineName: "floor", target: "info", pass: () => true, unit: "µs", detail: floorDetail });
+
+  // p99 at half our median rate (open loop), beside the echo at the same rate.
+  const rate = Math.round(median(of(ours, "rps")) / 2);
+  log(`create message at a constant ${rate}/s`);
+  const body = JSON.stringify({ body: "constant rate message with a few words" });
+  const send = (url: string) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body }).then((r) => r.arrayBuffer());
+  const atHalf = await constantRate(rate, Math.min(SECONDS, 8), (i) => send(`${o.API}/applications/${o.token}/chats/${(i % 50) + 1}/messages`));
+  const echoHalf = await constantRate(rate, Math.min(SECONDS, 8), () => send("http://127.0.0.1:3900/echo/1"));
+  addRow(`create p99 at ${Math.round(atHalf.achieved)}/s (ms)`, percentile(atHalf.latencies, 99), percentile(echoHalf.latencies, 99), "≤ 5 ms", percentile(atHalf.latencies, 99) <= 5, "ms");
+}

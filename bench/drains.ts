@@ -1,0 +1,178 @@
+/**
+ * The worker scenarios (SPEC §8): one worker per sink draining a fixed number of queued messages into
+ * MySQL and into Elasticsearch, beside a raw mysql2 multi-row INSERT and a raw `_bulk` of as many
+ * rows, in BENCH_ROUNDS rounds. Each round queues BENCH_MESSAGES messages in a chat of its own
+ * (round r: chat 50 + r) through the create script, pipelined (what the API calls, without HTTP),
+ * then runs each sink's pair back to back, alternating which goes first.
+ */
+import type Redis from "ioredis";
+import type { Cluster } from "ioredis";
+import mysql from "mysql2/promise";
+import { keysFor } from "../core/keys.ts";
+import { execAll, type RedisClient } from "../core/redis/client.ts";
+import { contracts, scriptsFor } from "../core/redis/scripts.ts";
+import { indexMappings, indexSettings } from "../core/search/index.ts";
+import { meter, perOp, sum, type Pids } from "./cpu.ts";
+import { ES, env, log, rss, spawn, stop } from "./harness.ts";
+import { rotated } from "./rounds.ts";
+import { addRoundsRow } from "./table.ts";
+
+/** The bodies of the drained (and later searched) messages: words the search scenario queries. */
+const words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"];
+export const messageBody = (i: number) => `${words[i % 12]} ${words[(i * 7) % 12]} message ${i} zulu${i % 1000}`;
+
+/** Queues `count` creates in one chat by calling the create script the API calls, 2,000 per pipeline. */
+export async function queueMessages(redis: RedisClient, token: string, chat: number, count: number, bodyOf: (i: number) => string) {
+  const scripts = scriptsFor(redis, keysFor(4), { ratePerMinute: 0, logLength: 1000, logTtlMs: 3_600_000, idempotencyTtlSeconds: 86_400 });
+  for (let sent = 0; sent < count; ) {
+    const pipeline = redis.pipeline();
+    const size = Math.min(2000, count - sent);
+    for (let i = 0; i < size; i++) scripts.queue(pipeline, "createMessage", { token, chat, body: bodyOf(sent + i) });
+    const refused = (await execAll(pipeline)).map(contracts.createMessage.reply).find((reply) => reply.status !== "OK");
+    if (refused) throw new Error(`queueing failed: ${refused.status}`);
+    sent += size;
+  }
+}
+
+/**
+ * What `group` still has to do on every stream shard: entries unread (lag, or the stream's length when
+ * Redis cannot tell) plus read but unacknowledged; done once it has read up to each stream's last id
+ * and holds nothing pending.
+ */
+export async function streamState(redis: Redis | Cluster, group: string) {
+  let remaining = 0;
+  let done = true;
+  for (const stream of keysFor(4).streams()) {
+    const rows = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
+    const row = rows.map((r) => Object.fromEntries(Array.from({ length: r.length / 2 }, (_, i) => [String(r[2 * i]), r[2 * i + 1]]))).find((r) => r.name === group);
+    const last = String(((await redis.xinfo("STREAM", stream).catch(() => [])) as unknown[]).find((_, i, a) => a[i - 1] === "last-generated-id") ?? "0-0");
+    if (!row) {
+      remaining += await redis.xlen(stream);
+      done &&= last === "0-0";
+      continue;
+    }
+    remaining += Number(row.pending) + (row.lag === null || row.lag === undefined ? await redis.xlen(stream) : Number(row.lag));
+    done &&= Number(row.pending) === 0 && String(row["last-delivered-id"]) === last;
+  }
+  return { remaining, done };
+}
+
+/** Waits until every group in `groups` is done; fails when nothing moves for a minute. */
+async function drained(redis: Redis | Cluster, groups: string[]) {
+  let last = -1;
+  let moved = Date.now();
+  for (;;) {
+    const states = await Promise.all(groups.map((g) => streamState(redis, g)));
+    if (states.every((s) => s.done)) return;
+    const remaining = states.reduce((total, s) => total + s.remaining, 0);
+    if (remaining !== last) (last = remaining), (moved = Date.now());
+    if (Date.now() - moved > 60_000) throw new Error(`draining ${groups.join(", ")}: ${remaining} entries left, none moved for a minute`);
+    await Bun.sleep(50);
+  }
+}
+
+type DrainOptions = { redis: Redis | Cluster; env?: Record<string, string>; sink: Pids; redisPids: Pids };
+
+/** One worker with one sink drains everything its group has left; CPU of the worker and of `sink` and `redisPids` over the drain, start-up included. */
+export async function drain(group: "mysql" | "search", opts: DrainOptions) {
+  const events = (await streamState(opts.redis, group)).remaining;
+  const started = performance.now();
+  const worker = spawn("worker/main.ts", { ...opts.env, WORKER_SINKS: group, WORKER_NAME: `bench-${group}` });
+  const cpu = meter({ worker: worker.pid, ...opts.sink, ...opts.redisPids });
+  await drained(opts.redis, [group]);
+  const seconds = (performance.now() - started) / 1000;
+  const used = cpu.stop();
+  const memory = rss(worker);
+  await stop(worker);
+  return { rate: events / seconds, events, memory, used };
+}
+
+/** Unmeasured: one worker with both sinks drains whatever earlier scenarios queued, so that each round drains exactly its own messages. */
+export async function drainEverything(redis: Redis | Cluster, workerEnv: Record<string, string> = {}) {
+  const before = await Promise.all(["mysql", "search"].map(async (g) => (await streamState(redis, g)).remaining));
+  log(`draining what the earlier scenarios queued (mysql ${before[0]}, search ${before[1]}), not measured`);
+  const worker = spawn("worker/main.ts", { ...workerEnv, WORKER_NAME: "bench-both" });
+  await drained(redis, ["mysql", "search"]);
+  const memory = rss(worker);
+  await stop(worker);
+  return { memory, before: { mysql: before[0]!, search: before[1]! } };
+}
+
+/** Baseline: mysql2 multi-row INSERTs of `rows` rows, 500 per statement, one connection, into a scratch table. */
+export async function rawInsert(rows: number, mysqlPid: number | undefined) {
+  const conn = await mysql.createConnection({ uri: env.DATABASE_URL });
+  await conn.query("CREATE TABLE bench_raw_messages LIKE messages");
+  const now = new Date();
+  const cpu = meter({ client: process.pid, mysql: mysqlPid });
+  const started = performance.now();
+  for (let i = 0; i < rows; i += 500) {
+    const batch = Array.from({ length: Math.min(500, rows - i) }, (_, k) => [1, 51, i + k + 1, messageBody(i + k), 1, null, now, now]);
+    await conn.query("INSERT INTO bench_raw_messages (application_id, chat_number, number, body, version, deleted_at, created_at, updated_at) VALUES ?", [batch]);
+  }
+  const rate = rows / ((performance.now() - started) / 1000);
+  const used = cpu.stop();
+  await conn.query("DROP TABLE bench_raw_messages");
+  await conn.end();
+  return { rate, used };
+}
+
+/** Baseline: raw _bulk of `docs` documents, 500 per request, into a scratch index. */
+export async function rawBulk(docs: number, esPid: number | undefined) {
+  await fetch(`${ES}/bench_raw_bulk`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ settings: indexSettings("1s"), mappings: indexMappings }) });
+  const cpu = meter({ client: process.pid, elasticsearch: esPid });
+  const started = performance.now();
+  for (let i = 0; i < docs; i += 500) {
+    const lines: string[] = [];
+    for (let k = i; k < Math.min(docs, i + 500); k++) {
+      lines.push(JSON.stringify({ index: { _id: `1:51:${k}`, routing: "1:51", version: 1, version_type: "external" } }), JSON.stringify({ app: 1, chat: "1:51", number: k, body: messageBody(k), created_at: Date.now() }));
+    }
+    await fetch(`${ES}/bench_raw_bulk/_bulk`, { method: "POST", headers: { "content-type": "application/x-ndjson" }, body: lines.join("\n") + "\n" }).then((r) => r.arrayBuffer());
+  }
+  const rate = docs / ((performance.now() - started) / 1000);
+  const used = cpu.stop();
+  await fetch(`${ES}/bench_raw_bulk`, { method: "DELETE" });
+  return { rate, used };
+}
+
+const sinks = {
+  mysql: { name: "MySQL", short: "MySQL", server: "mysql", rateTarget: 0.7, cpuTarget: 1.5, baselineName: "raw INSERT", raw: rawInsert },
+  search: { name: "Elasticsearch", short: "ES", server: "elasticsearch", rateTarget: 0.8, cpuTarget: 1.25, baselineName: "raw _bulk", raw: rawBulk },
+} as const;
+
+/**
+ * The drain rows, `rounds` times: `queue(round)` queues `messages` creates, then for each sink its
+ * drain and its raw baseline back to back (ours first in even rounds). Rows are prefixed `label`.
+ * Returns the largest worker RSS seen (MB).
+ */
+export async function drainRounds(o: { label: string; rounds: number; messages: number; redis: Redis | Cluster; workerEnv?: Record<string, string>; redisPids: Pids; pids: { mysql?: number; es?: number }; queue: (round: number) => Promise<void>; detail?: Record<string, unknown> }) {
+  type Round = { rate: number; cpu: number; redisCpu: number; used: Record<string, number>; events: number };
+  const ours = { mysql: [] as Round[], search: [] as Round[] };
+  const raw = { mysql: [] as { rate: number; cpu: number; used: Record<string, number> }[], search: [] as { rate: number; cpu: number; used: Record<string, number> }[] };
+  let memory = 0;
+  for (let round = 0; round < o.rounds; round++) {
+    log(`${o.label}drain round ${round + 1}/${o.rounds}: queueing ${o.messages} messages`);
+    await o.queue(round);
+    for (const group of ["mysql", "search"] as const) {
+      const s = sinks[group];
+      const serverPid = group === "mysql" ? o.pids.mysql : o.pids.es;
+      const runOurs = async () => {
+        const d = await drain(group, { redis: o.redis, env: o.workerEnv, sink: { [s.server]: serverPid }, redisPids: o.redisPids });
+        if (d.events !== o.messages) log(`warning: ${o.label}${s.name} drain round ${round + 1} moved ${d.events} entries, not ${o.messages}`);
+        memory = Math.max(memory, d.memory);
+        ours[group].push({ rate: d.rate, cpu: perOp(sum(d.used, ["worker", s.server]), d.events), redisCpu: perOp(sum(d.used, Object.keys(o.redisPids)), d.events), used: d.used, events: d.events });
+      };
+      const runRaw = async () => {
+        const r = await s.raw(o.messages, serverPid);
+        raw[group].push({ rate: r.rate, cpu: perOp(sum(r.used, ["client", s.server]), o.messages), used: r.used });
+      };
+      for (const run of rotated([runOurs, runRaw], round)) await run();
+    }
+  }
+  for (const group of ["mysql", "search"] as const) {
+    const s = sinks[group];
+    const detail = { messagesPerRound: o.messages, cpuSeconds: ours[group].map((r) => r.used), baselineCpuSeconds: raw[group].map((r) => r.used), redisCpuPerEvent: ours[group].map((r) => r.redisCpu), ...o.detail };
+    addRoundsRow({ scenario: `${o.label}worker → ${s.name} (msgs/s)`, ours: ours[group].map((r) => r.rate), baseline: raw[group].map((r) => r.rate), baselineName: s.baselineName, target: `≥ ${s.rateTarget.toFixed(2)}`, pass: (a, b) => a / b >= s.rateTarget, unit: "ratio", detail });
+    addRoundsRow({ scenario: `${o.label}worker → ${s.name} CPU/msg, worker + ${s.short} (µs)`, ours: ours[group].map((r) => r.cpu), baseline: raw[group].map((r) => r.cpu), baselineName: s.baselineName, target: `≤ ${s.cpuTarget}`, pass: (a, b) => a / b <= s.cpuTarget, unit: "µs", detail });
+  }
+  return { memory };
+}
