@@ -5,7 +5,7 @@
  * overlay entries that are now persisted leave Redis; with DATABASE_READ_URL, only once the replica
  * the API reads has applied the commit too (./replica.ts), deletes and tombstones included.
  */
-import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { and, eq, inArray, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
 import type { PoolConnection } from "mysql2/promise";
 import { applications, chats, messages } from "../../core/db/schema.ts";
