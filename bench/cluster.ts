@@ -21,7 +21,7 @@ import { sum, perOp, type Pids } from "./cpu.ts";
 import { meteredWrk, type WrkFigures } from "./create.ts";
 import { drainEverything, drainRounds, messageBody, queueMessages, streamState } from "./drains.ts";
 import { env, log, N, ROUNDS, SECONDS, spawn, stop, up } from "./harness.ts";
-import { constantRate, percentile } from "./load.ts";
+import { openLoop } from "./load.ts";
 import { inRounds, median } from "./rounds.ts";
 import { addRoundsRow, addRow } from "./table.ts";
 
@@ -156,15 +156,10 @@ export async function clusterScenarios(ctx: { echo: () => Promise<WrkFigures>; p
     const body = JSON.stringify({ body: "constant rate message with a few words" });
     const atRate = async (api: string, label: string) => {
       log(`cluster create, ${label}: a constant ${rate}/s`);
-      let failed = 0;
-      const run = await constantRate(rate, Math.min(SECONDS, 8), (i) =>
-        fetch(`${api}/applications/${token}/chats/${(i % 50) + 1}/messages`, { method: "POST", headers: { "content-type": "application/json" }, body }).then(
-          (r) => (r.status >= 300 && failed++, r.arrayBuffer()),
-          () => void failed++,
-        ),
-      );
+      const run = await openLoop(`${api}/applications/${token}/chats/`, "/messages", rate, Math.min(SECONDS, 8), body, log);
+      const failed = run.non2xx + run.failed;
       if (failed) log(`warning: cluster create ${label} at ${rate}/s: ${failed} failed or non-2xx`);
-      return { p99: percentile(run.latencies, 99), achieved: run.achieved, failed };
+      return { p99: run.p99, achieved: run.achieved, failed };
     };
     const offRate = await atRate(OFF, "WAIT off");
     const onRate = await atRate(ON, "REDIS_WAIT_REPLICAS=1");

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import { meter, perOp, sum } from "./cpu.ts";
 import { env, log, ROUNDS, SECONDS, spawn, stop, up } from "./harness.ts";
-import { constantRate, percentile, wrk } from "./load.ts";
+import { openLoop, wrk } from "./load.ts";
 import { inRounds, median } from "./rounds.ts";
 import { addRoundsRow, addRow } from "./table.ts";
 
@@ -59,12 +59,12 @@ export async function createScenarios(o: { api: Subprocess; API: string; token: 
   addRoundsRow({ scenario: "create req/s vs the floor: Elysia + one script call", ours: of(ours, "rps"), baseline: of(floors, "rps"), baselineName: "floor", target: "info", pass: () => true, unit: "ratio", detail: floorDetail });
   addRoundsRow({ scenario: "create CPU/req vs the floor, each + Redis (µs)", ours: of(ours, "cpuPerRequest"), baseline: of(floors, "cpuPerRequest"), baselineName: "floor", target: "info", pass: () => true, unit: "µs", detail: floorDetail });
 
-  // p99 at half our median rate (open loop), beside the echo at the same rate.
+  // p99 at half our median rate (open loop, load.ts openLoop), beside the echo at the same rate.
   const rate = Math.round(median(of(ours, "rps")) / 2);
   log(`create message at a constant ${rate}/s`);
   const body = JSON.stringify({ body: "constant rate message with a few words" });
-  const send = (url: string) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body }).then((r) => r.arrayBuffer());
-  const atHalf = await constantRate(rate, Math.min(SECONDS, 8), (i) => send(`${o.API}/applications/${o.token}/chats/${(i % 50) + 1}/messages`));
-  const echoHalf = await constantRate(rate, Math.min(SECONDS, 8), () => send("http://127.0.0.1:3900/echo/1"));
-  addRow(`create p99 at ${Math.round(atHalf.achieved)}/s (ms)`, percentile(atHalf.latencies, 99), percentile(echoHalf.latencies, 99), "≤ 5 ms", percentile(atHalf.latencies, 99) <= 5, "ms");
+  const atHalf = await openLoop(`${o.API}/applications/${o.token}/chats/`, "/messages", rate, Math.min(SECONDS, 8), body, log);
+  const echoHalf = await openLoop("http://127.0.0.1:3900/echo/", "", rate, Math.min(SECONDS, 8), body, log);
+  if (atHalf.non2xx || atHalf.failed) log(`warning: create at ${rate}/s: ${atHalf.non2xx} non-2xx, ${atHalf.failed} failed`);
+  addRow(`create p99 at ${Math.round(atHalf.achieved)}/s (ms)`, atHalf.p99, echoHalf.p99, "≤ 5 ms", atHalf.p99 <= 5 && !atHalf.failed, "ms", { ours: atHalf, echo: echoHalf });
 }

@@ -1,4 +1,6 @@
-/** Small load tools: wrk runs, a closed-loop and a constant-rate client, percentiles. */
+/** Small load tools: wrk runs, an open-loop generator, a closed-loop and a constant-rate client, percentiles. */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
@@ -60,4 +62,51 @@ export async function constantRate(rate: number, seconds: number, send: (i: numb
   }
   await Promise.all(inflight);
   return { latencies: latencies.sort((a, b) => a - b), achieved: sent / seconds };
+}
+
+export type OpenLoopFigures = { p50: number; p99: number; max: number; achieved: number; sent: number; non2xx: number; failed: number; generator: "openloop" | "bun" };
+
+let openloopBinary: Promise<string | undefined> | undefined;
+
+/** Builds openloop/main.go once per run (Go's standard library only); undefined without Go. */
+function buildOpenLoop(log: (msg: string) => void): Promise<string | undefined> {
+  openloopBinary ??= (async () => {
+    if (!Bun.which("go")) {
+      log("warning: no Go toolchain: p99 at a constant rate is measured with the Bun client, which shares the CPU with the server");
+      return undefined;
+    }
+    const out = join(import.meta.dir, "results", "openloop");
+    mkdirSync(join(import.meta.dir, "results"), { recursive: true });
+    const build = Bun.spawn(["go", "build", "-o", out, "."], { cwd: join(import.meta.dir, "openloop"), stdout: "ignore", stderr: "pipe" });
+    if ((await build.exited) !== 0) throw new Error(`go build of bench/openloop failed: ${(await new Response(build.stderr).text()).slice(0, 500)}`);
+    return out;
+  })();
+  return openloopBinary;
+}
+
+/**
+ * POSTs `body` at a constant `rate` for `seconds` to `${prefix}${chat}${suffix}` (chats 1..50), open
+ * loop: latency counts from each request's due time. The generator is openloop/main.go: a client in
+ * Bun spent more CPU per request than the API it measured, so at half the API's rate the two cores
+ * were saturated and the tail was the generator's (see bench/README.md). Falls back to
+ * `constantRate` in Bun without a Go toolchain.
+ */
+export async function openLoop(prefix: string, suffix: string, rate: number, seconds: number, body: string, log: (msg: string) => void): Promise<OpenLoopFigures> {
+  const binary = await buildOpenLoop(log);
+  if (!binary) {
+    let non2xx = 0;
+    let failed = 0;
+    const run = await constantRate(rate, seconds, (i) =>
+      fetch(`${prefix}${(i % 50) + 1}${suffix}`, { method: "POST", headers: { "content-type": "application/json" }, body }).then(
+        (r) => (r.status >= 300 && non2xx++, r.arrayBuffer()),
+        () => void failed++,
+      ),
+    );
+    const p = (q: number) => percentile(run.latencies, q);
+    return { p50: p(50), p99: p(99), max: p(100), achieved: run.achieved, sent: run.latencies.length + failed, non2xx, failed, generator: "bun" };
+  }
+  const proc = Bun.spawn([binary, "-url", prefix, "-suffix", suffix, "-rate", String(rate), "-duration", `${seconds}s`, "-chats", "50", "-body", body], { stdout: "pipe", stderr: "pipe" });
+  const out = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error(`openloop failed: ${(await new Response(proc.stderr).text()).slice(0, 500)}`);
+  return { ...(JSON.parse(out) as Omit<OpenLoopFigures, "generator">), generator: "openloop" };
 }

@@ -1,0 +1,3 @@
+module chatbench/openloop
+
+go 1.21
