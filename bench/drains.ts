@@ -15,6 +15,7 @@ import { indexMappings, indexSettings } from "../core/search/index.ts";
 import { meter, perOp, sum, type Pids } from "./cpu.ts";
 import { ES, env, log, rss, spawn, stop } from "./harness.ts";
 import { rotated } from "./rounds.ts";
+import { streamState, waitDrained } from "./streams.ts";
 import { addRoundsRow } from "./table.ts";
 
 /** The bodies of the drained (and later searched) messages: words the search scenario queries. */
@@ -34,43 +35,6 @@ export async function queueMessages(redis: RedisClient, token: string, chat: num
   }
 }
 
-/**
- * What `group` still has to do on every stream shard: entries unread (lag, or the stream's length when
- * Redis cannot tell) plus read but unacknowledged; done once it has read up to each stream's last id
- * and holds nothing pending.
- */
-export async function streamState(redis: Redis | Cluster, group: string) {
-  let remaining = 0;
-  let done = true;
-  for (const stream of keysFor(4).streams()) {
-    const rows = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
-    const row = rows.map((r) => Object.fromEntries(Array.from({ length: r.length / 2 }, (_, i) => [String(r[2 * i]), r[2 * i + 1]]))).find((r) => r.name === group);
-    const last = String(((await redis.xinfo("STREAM", stream).catch(() => [])) as unknown[]).find((_, i, a) => a[i - 1] === "last-generated-id") ?? "0-0");
-    if (!row) {
-      remaining += await redis.xlen(stream);
-      done &&= last === "0-0";
-      continue;
-    }
-    remaining += Number(row.pending) + (row.lag === null || row.lag === undefined ? await redis.xlen(stream) : Number(row.lag));
-    done &&= Number(row.pending) === 0 && String(row["last-delivered-id"]) === last;
-  }
-  return { remaining, done };
-}
-
-/** Waits until every group in `groups` is done; fails when nothing moves for a minute. */
-async function drained(redis: Redis | Cluster, groups: string[]) {
-  let last = -1;
-  let moved = Date.now();
-  for (;;) {
-    const states = await Promise.all(groups.map((g) => streamState(redis, g)));
-    if (states.every((s) => s.done)) return;
-    const remaining = states.reduce((total, s) => total + s.remaining, 0);
-    if (remaining !== last) (last = remaining), (moved = Date.now());
-    if (Date.now() - moved > 60_000) throw new Error(`draining ${groups.join(", ")}: ${remaining} entries left, none moved for a minute`);
-    await Bun.sleep(50);
-  }
-}
-
 type DrainOptions = { redis: Redis | Cluster; env?: Record<string, string>; sink: Pids; redisPids: Pids };
 
 /** One worker with one sink drains everything its group has left; CPU of the worker and of `sink` and `redisPids` over the drain, start-up included. */
@@ -79,7 +43,7 @@ export async function drain(group: "mysql" | "search", opts: DrainOptions) {
   const started = performance.now();
   const worker = spawn("worker/main.ts", { ...opts.env, WORKER_SINKS: group, WORKER_NAME: `bench-${group}` });
   const cpu = meter({ worker: worker.pid, ...opts.sink, ...opts.redisPids });
-  await drained(opts.redis, [group]);
+  await waitDrained(opts.redis, [group]);
   const seconds = (performance.now() - started) / 1000;
   const used = cpu.stop();
   const memory = rss(worker);
@@ -92,7 +56,7 @@ export async function drainEverything(redis: Redis | Cluster, workerEnv: Record<
   const before = await Promise.all(["mysql", "search"].map(async (g) => (await streamState(redis, g)).remaining));
   log(`draining what the earlier scenarios queued (mysql ${before[0]}, search ${before[1]}), not measured`);
   const worker = spawn("worker/main.ts", { ...workerEnv, WORKER_NAME: "bench-both" });
-  await drained(redis, ["mysql", "search"]);
+  await waitDrained(redis, ["mysql", "search"]);
   const memory = rss(worker);
   await stop(worker);
   return { memory, before: { mysql: before[0]!, search: before[1]! } };

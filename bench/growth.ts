@@ -21,8 +21,9 @@ import { contracts, scriptsFor } from "../core/redis/scripts.ts";
 import { buildQuery } from "../server/features/search/query.ts";
 import { commands, meter, perOp, pidOfPort, sum } from "./cpu.ts";
 import { closedLoop, percentile, wrk } from "./load.ts";
-import { esSegmentsBytes, storageBytes } from "./storage.ts";
-import { dropQueued, streamLength, waitDrained } from "./growth/streams.ts";
+import { storageBytes } from "./storage.ts";
+import { waitDrained } from "./streams.ts";
+import { dropQueued, streamLength } from "./growth/streams.ts";
 import { keysBytes, machine, markdown, printTable, usedMemory, writeJson, type GrowthRow } from "./growth/report.ts";
 
 const root = join(import.meta.dir, "..");
@@ -163,7 +164,7 @@ async function main() {
     // 2. One worker, both sinks, drains it all; it trims what both groups acknowledged before it stops.
     started = performance.now();
     const worker = spawn("worker/main.ts", { WORKER_NAME: `growth-${process.pid}`, WORKER_TRIM_INTERVAL_MS: "1000" });
-    await waitDrained(redis, keys, log);
+    await waitDrained(redis, ["mysql", "search"], { keys, stallMs: 120_000, progress: log });
     const drainSeconds = (performance.now() - started) / 1000;
     for (let i = 0; i < 50 && (await streamLength(redis, keys)) > keys.shards; i++) await Bun.sleep(200);
     await stop(worker);
@@ -173,7 +174,6 @@ async function main() {
     // flush, Redis's used_memory against its value right after reset (everything persisted by now).
     const storage = await storageBytes({ databaseUrl: env.DATABASE_URL!, es: ES, index: INDEX });
     if (storage.docs !== storage.rows) log(`warning: ${storage.rows} rows in MySQL but ${storage.docs} documents in Elasticsearch`);
-    const esBytes = await esSegmentsBytes(ES, INDEX);
     const redisUsed = (await usedMemory(redis)) - memoryAtReset;
     const redisKeys = await keysBytes(redis);
     const [[counted]] = (await db.query("SELECT COUNT(*) AS n FROM messages WHERE application_id = ? AND chat_number = ?", [app!.id, MEASURED])) as unknown as [{ n: number }[]];
@@ -221,13 +221,13 @@ async function main() {
       searchP95Ms: percentile(searchLat, 95),
       esDirectP95Ms: percentile(esLat, 95),
       mysqlBytes: (storage.mysqlDataBytes + storage.mysqlIndexBytes) / storage.rows,
-      esBytes: esBytes / storage.docs,
+      esBytes: storage.esStoreBytes / storage.docs,
       redisBytes: redisUsed / storage.rows,
       detail: {
         create: { cpuSeconds: used, accepted, rps: run.rps, p99Ms: run.p99, non2xx: run.non2xx },
         list: { requests: listLat.length, p50Ms: percentile(listLat, 50) },
         search: { requests: searchLat.length, queries: QUERIES, unmatched, p50Ms: percentile(searchLat, 50), esDirectP50Ms: percentile(esLat, 50) },
-        storage: { ...storage, esSegmentsBytes: esBytes },
+        storage,
         redis: { usedMemoryDelta: redisUsed, keys: redisKeys.keys, keysBytes: redisKeys.bytes, keysBytesPerMessage: redisKeys.bytes / storage.rows },
         fill: { queued: total, queueSeconds, drainSeconds },
       },
