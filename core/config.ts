@@ -38,6 +38,21 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
   return raw;
 }
 
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name, String(fallback)).toLowerCase();
+  if (!["true", "false", "1", "0"].includes(raw)) throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return raw === "true" || raw === "1";
+}
+
+/** WEBHOOK_RETRY_SCHEDULE: comma-separated seconds, e.g. "5,300,1800". */
+function retrySchedule(raw: string): number[] {
+  const parts = raw.split(",").map((s) => s.trim());
+  if (!parts.every((p) => /^\d{1,7}(\.\d{1,3})?$/.test(p)) || parts.length > 50) {
+    throw new ConfigError(`WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds (at most 50), got "${raw}"`);
+  }
+  return parts.map(Number);
+}
+
 /** REDIS_CLUSTER_NODES: "host:port,host:port,…"; null when unset. */
 function clusterNodes(env: Env): { host: string; port: number }[] | null {
   const raw = env.REDIS_CLUSTER_NODES?.trim();
@@ -88,9 +103,22 @@ export function loadConfig(env: Env = process.env) {
     eventLogTtlSeconds: int(env, "EVENT_LOG_TTL_SECONDS", 3600, 10, 30 * 86_400),
     /** Comment lines on idle event streams, well inside Bun's 10 s idle timeout. */
     sseKeepAliveMs: int(env, "SSE_KEEPALIVE_MS", 5000, 100, 9000),
+    webhooks: {
+      /** A delivery not answered 2xx within this is a failure (SPEC §5.7). */
+      timeoutMs: int(env, "WEBHOOK_TIMEOUT_MS", 10_000, 100, 120_000),
+      /** Seconds before each retry; after the last one a delivery is dead-lettered. */
+      retrySchedule: retrySchedule(read(env, "WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000")),
+      /** Endpoints on loopback, private, link-local or metadata addresses (local development, tests). */
+      allowPrivateUrls: bool(env, "WEBHOOK_ALLOW_PRIVATE_URLS", false),
+      /** Deliveries in flight per worker and stream shard, and at most this many to one endpoint. */
+      concurrency: int(env, "WEBHOOK_CONCURRENCY", 64, 1, 10_000),
+      perEndpointConcurrency: int(env, "WEBHOOK_ENDPOINT_CONCURRENCY", 4, 1, 1000),
+      /** How often a worker looks for due retries and deliveries left by a worker that died. */
+      pollMs: int(env, "WEBHOOK_POLL_MS", 250, 10, 60_000),
+    },
     logLevel: logLevel as "debug" | "info" | "warn" | "error" | "silent",
     worker: {
-      sinks: read(env, "WORKER_SINKS", "mysql,search").split(",").map((s) => s.trim()).filter(Boolean),
+      sinks: read(env, "WORKER_SINKS", "mysql,search,webhooks").split(",").map((s) => s.trim()).filter(Boolean),
       consumerName: read(env, "WORKER_NAME", `${hostname()}-${process.pid}`),
       batchSize: int(env, "WORKER_BATCH_SIZE", 2000, 1, 10_000),
       blockMs: int(env, "WORKER_BLOCK_MS", 1000, 10, 60_000),

@@ -20,7 +20,7 @@ export function shardOf(token: string, shards: number): number {
   return fnv1a(token) % shards;
 }
 
-export const groups = { mysql: "mysql", search: "search" } as const;
+export const groups = { mysql: "mysql", search: "search", webhooks: "webhooks" } as const;
 export type GroupName = (typeof groups)[keyof typeof groups];
 
 export function keysFor(shards: number) {
@@ -57,6 +57,21 @@ export function keysFor(shards: number) {
     eventLog: (token: string, chat: number) => `eventlog:${appTag(token)}:${token}:${chat}`,
     /** Present while a client listens to the chat's live events: only then are they logged and published. */
     watch: (token: string, chat: number) => `watch:${appTag(token)}:${token}:${chat}`,
+    /** The application's webhook endpoints, for the worker (core/webhooks/registry.ts): a hash by id. */
+    webhooks: (token: string) => `webhooks:${appTag(token)}:${token}`,
+    /** The shard an application's events and webhook deliveries live in. */
+    shardOf: (token: string) => shardOf(token, shards),
+    /**
+     * Webhook deliveries of one stream shard (worker/webhooks/): each endpoint's queue is a sorted
+     * set by due time (`queuePrefix` + endpoint id), `ready` holds each endpoint with its earliest
+     * due time, `jobs` the deliveries by id, `stats` the delivery counters /metrics reads.
+     */
+    webhookDeliveries: (shard: number) => ({
+      ready: `whready:${tag(shard)}`,
+      jobs: `whjobs:${tag(shard)}`,
+      stats: `whstats:${tag(shard)}`,
+      queuePrefix: `whqueue:${tag(shard)}:`,
+    }),
   };
 }
 

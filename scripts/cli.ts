@@ -12,9 +12,10 @@ import type { estypes } from "@elastic/elasticsearch";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../core/config.ts";
 import { createDb } from "../core/db/client.ts";
-import { keysFor } from "../core/keys.ts";
+import { groups, keysFor } from "../core/keys.ts";
 import { redact } from "../core/log.ts";
 import { createRedis, waitReady } from "../core/redis/client.ts";
+import { scriptSettings, scriptsFor } from "../core/redis/scripts.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 import { chatKey, documentId, ensureSearchIndex } from "../core/search/index.ts";
 import { reconcileCounts } from "../worker/reconcile.ts";
@@ -62,7 +63,7 @@ Options:
   -h, --help    show this help`,
   dlq: `Usage: bun run cli dlq <list|replay> [options]
 
-  dlq list [--limit N]      show dead-lettered stream entries (\`dlq\` alone is \`dlq list\`)
+  dlq list [--limit N]      show dead-lettered stream entries and webhook deliveries (\`dlq\` alone is \`dlq list\`)
   dlq replay <id…|--all>    put dead-lettered entries back on their stream
 
 Run \`bun run cli dlq list --help\` or \`bun run cli dlq replay --help\` for their options.`,
@@ -78,6 +79,8 @@ Options:
 
 Puts dead-lettered entries back on the stream they came from and removes them from the
 dead-letter stream. The sinks are idempotent, so replaying an entry twice is harmless.
+A dead-lettered webhook delivery (group "webhooks") is queued again for its one endpoint,
+due now, with the same webhook-id and a fresh retry schedule.
 
 Arguments:
   <id…>         dead-letter entry ids, as \`dlq list\` prints them (e.g. 1718000000000-0)
@@ -294,7 +297,7 @@ async function dlqList(config: Config, limit: number) {
     const entries = (await redis.xrange(keys.deadLetter, "-", "+")) as [string, string[]][];
     for (const [id, fields] of entries.slice(0, limit)) {
       // The reason is an error message: it may quote the data it refused (a body), so it is redacted like a log line.
-      console.log(`${id}  ${field(fields, "group").padEnd(6)}  ${field(fields, "stream")} ${field(fields, "entry")}  ${redact(field(fields, "reason"), 200)}`);
+      console.log(`${id}  ${field(fields, "group").padEnd(8)}  ${field(fields, "stream")} ${field(fields, "entry")}  ${redact(field(fields, "reason"), 200)}`);
     }
     console.log(`${entries.length} dead-lettered entr${entries.length === 1 ? "y" : "ies"}`);
   } finally {
@@ -310,9 +313,16 @@ async function dlqReplay(config: Config, ids: string[], all: boolean) {
     const entries = (await redis.xrange(keys.deadLetter, "-", "+")) as [string, string[]][];
     const chosen = all ? entries : entries.filter(([id]) => ids.includes(id));
     if (!chosen.length) throw new Error("nothing to replay: give dead-letter ids (see `dlq list`) or --all");
+    const scripts = scriptsFor(redis, keys, scriptSettings(config));
     for (const [id, fields] of chosen) {
-      const original = JSON.parse(field(fields, "fields")) as string[];
-      await redis.xadd(field(fields, "stream"), "*", ...original);
+      if (field(fields, "group") === groups.webhooks) {
+        // A webhook delivery: queued again for its one endpoint, due now, with a fresh retry schedule.
+        const { shard, endpoint, id: delivery, job } = JSON.parse(field(fields, "delivery")) as { shard: number; endpoint: string; id: string; job: object };
+        await scripts.webhooksEnqueue({ shard, now: Date.now(), deliveries: [{ endpoint, id: delivery, job: JSON.stringify(job) }] });
+      } else {
+        const original = JSON.parse(field(fields, "fields")) as string[];
+        await redis.xadd(field(fields, "stream"), "*", ...original);
+      }
       await redis.xdel(keys.deadLetter, id);
     }
     console.log(`replayed ${chosen.length} entr${chosen.length === 1 ? "y" : "ies"}`);

@@ -17,6 +17,7 @@ import { eventRoutes } from "./features/events/routes.ts";
 import { createFanout } from "./features/events/fanout.ts";
 import { refineOpenApi } from "./openapi.ts";
 import { opsRoutes } from "./features/ops/routes.ts";
+import { webhookRoutes } from "./features/webhooks/routes.ts";
 
 export function buildApp(deps: Deps) {
   // The app is built below; requests only reach this once it is.
@@ -31,7 +32,8 @@ export function buildApp(deps: Deps) {
     .use(chatRoutes(deps, services))
     .use(searchRoutes(deps, services))
     .use(eventRoutes(deps, services, fanout))
-    .use(messageRoutes(deps, services));
+    .use(messageRoutes(deps, services))
+    .use(webhookRoutes(deps, services));
 
   const app = new Elysia()
     .use(errorHandler(deps.log, allowed))
@@ -68,6 +70,7 @@ export function buildApp(deps: Deps) {
             { name: "messages", description: "Messages of a chat, numbered 1, 2, 3 …" },
             { name: "search", description: "Partial-word search in a chat's messages" },
             { name: "events", description: "Live message events: Server-Sent Events or WebSocket" },
+            { name: "webhooks", description: "Signed deliveries of an application's events to its own endpoints (Standard Webhooks)" },
             { name: "operations", description: "Health, readiness and metrics" },
           ],
           components: {

@@ -5,13 +5,16 @@ import type { Deps } from "./deps.ts";
 import { applicationService } from "./features/applications/service.ts";
 import { chatService } from "./features/chats/service.ts";
 import { messageService } from "./features/messages/service.ts";
+import { webhookService } from "./features/webhooks/service.ts";
 
 export function buildServices(deps: Deps) {
   const state = redisState(deps);
   const guard = chatGuard(deps, state);
+  const applications = applicationService(deps);
   return {
     guard,
-    applications: applicationService(deps),
+    applications,
+    webhooks: webhookService(deps, applications),
     chats: chatService(deps, state),
     messages: messageService(deps, state, guard),
   };

@@ -21,6 +21,11 @@ const defaults: Record<string, string> = {
   WORKER_RETRY_MAX_MS: "1000",
   // Long: a periodic reconcile would race the tests that check counts and the CLI's reconcile.
   WORKER_RECONCILE_INTERVAL_MS: "3600000",
+  // Webhook receivers in the tests listen on loopback (SPEC §5.7 allows it with this switch).
+  WEBHOOK_ALLOW_PRIVATE_URLS: "true",
+  WEBHOOK_POLL_MS: "100",
+  // Retries within seconds rather than minutes.
+  WEBHOOK_RETRY_SCHEDULE: "1,1,1",
 };
 for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;
 

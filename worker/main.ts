@@ -12,6 +12,8 @@ import { mysqlSink } from "./sinks/mysql.ts";
 import { replicaWaiter } from "./sinks/replica.ts";
 import { searchSink } from "./sinks/search.ts";
 import { createElasticsearch } from "../core/search/client.ts";
+import { webhooksSink } from "./sinks/webhooks.ts";
+import { webhookDispatcher } from "./webhooks/dispatcher.ts";
 
 const config = loadConfigOrExit();
 
@@ -27,9 +29,16 @@ const readPool = config.databaseReadUrl ? createDb(config.databaseReadUrl, confi
 
 const es = createElasticsearch(config.elasticsearchUrl);
 
+const scripts = scriptsFor(redis, keys, scriptSettings(config));
+// Sends what the webhooks sink queues, from every shard; also what other workers queued or left.
+const dispatcher = config.worker.sinks.includes("webhooks")
+  ? webhookDispatcher({ redis, scripts, pool, keys, log, settings: config.webhooks, stopTimeoutMs })
+  : undefined;
+
 const sinks: Record<string, () => Sink<StreamEvent>> = {
-  mysql: () => mysqlSink({ pool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), keys, replica: readPool && replicaWaiter(readPool, config.databaseReadWaitTimeoutMs) }),
+  mysql: () => mysqlSink({ pool, redis, scripts, keys, replica: readPool && replicaWaiter(readPool, config.databaseReadWaitTimeoutMs) }),
   search: () => searchSink({ es, redis, keys, index: config.searchIndex }),
+  webhooks: () => webhooksSink({ pool, scripts, keys, log, onQueued: () => dispatcher?.nudge() }),
 };
 
 // One consumer per sink and stream shard: a read, an acknowledgement or a pipeline then touches one
@@ -58,6 +67,7 @@ const consumers = config.worker.sinks.flatMap((name) => {
 
 const reconciler = config.worker.sinks.includes("mysql") ? startReconciler({ pool, log, intervalMs: config.worker.reconcileIntervalMs }) : undefined;
 const running = Promise.all(consumers.map((c) => c.start()));
+dispatcher?.start();
 log.info("worker started", { sinks: config.worker.sinks, consumer: config.worker.consumerName });
 
 let stopping = false;
@@ -71,7 +81,7 @@ async function stop(signal: string) {
     process.exit(0);
   }, stopTimeoutMs + 1500).unref();
   reconciler?.stop();
-  await Promise.all(consumers.map((c) => c.stop()));
+  await Promise.all([...consumers.map((c) => c.stop()), dispatcher?.stop()]);
   await running;
   await Promise.allSettled([pool.end(), ...(readPool ? [readPool.end()] : []), redis.quit(), es.close()]);
   process.exit(0);

@@ -241,7 +241,58 @@ export const contracts = {
     args: (i) => ({ maxMessage: i.maxMessage, deleted: i.deleted ? "1" : "0", known: i.known ? "1" : "0" }),
     reply: (value) => Number(value) === 1,
   }),
+
+  /** null: the registry is missing or stale (re-seed it from MySQL); else endpoint id → JSON. */
+  webhooksRead: contract<{ token: string }, Map<string, string> | null>({
+    file: "webhooks_read",
+    keys: (k, i) => ({ registry: k.webhooks(i.token), instance: k.instance(i.token) }),
+    args: () => ({}),
+    reply: (value) => {
+      if (!Array.isArray(value)) return null;
+      const out = new Map<string, string>();
+      for (let i = 0; i + 1 < value.length; i += 2) if (!String(value[i]).startsWith("_")) out.set(String(value[i]), String(value[i + 1]));
+      return out;
+    },
+  }),
+
+  webhooksSeed: contract<{ token: string; version: number; endpoints: [string, string][] }, boolean>({
+    file: "webhooks_seed",
+    keys: (k, i) => ({ registry: k.webhooks(i.token), instance: k.instance(i.token) }),
+    args: (i) => ({ version: i.version, endpoints: i.endpoints.flat() }),
+    reply: (value) => Number(value) === 1,
+  }),
+
+  webhooksEnqueue: contract<{ shard: number; now: number; deliveries: { endpoint: string; id: string; job: string }[] }, number>({
+    file: "webhooks_enqueue",
+    keys: (k, i) => pick(k.webhookDeliveries(i.shard), "ready", "jobs", "queuePrefix"),
+    args: (i) => ({ now: i.now, deliveries: i.deliveries.flatMap((d) => [d.endpoint, d.id, d.job]) }),
+    reply: Number,
+  }),
+
+  webhooksClaim: contract<{ shard: number; now: number; leaseMs: number; max: number; perEndpoint: number; busy: [string, number][] }, { endpoint: string; id: string; job: string }[]>({
+    file: "webhooks_claim",
+    keys: (k, i) => pick(k.webhookDeliveries(i.shard), "ready", "jobs", "queuePrefix"),
+    args: (i) => ({ now: i.now, leaseMs: i.leaseMs, max: i.max, perEndpoint: i.perEndpoint, busy: i.busy.flat() }),
+    reply: (value) => {
+      const raw = value as string[];
+      const out: { endpoint: string; id: string; job: string }[] = [];
+      for (let i = 0; i + 2 < raw.length; i += 3) out.push({ endpoint: raw[i]!, id: raw[i + 1]!, job: raw[i + 2]! });
+      return out;
+    },
+  }),
+
+  webhooksSettle: contract<{ shard: number; endpoint: string; id: string; outcome: "success" | "failure" | "dead_letter" | "dropped"; dueAt?: number; job?: string; counters: [string, number][] }, void>({
+    file: "webhooks_settle",
+    keys: (k, i) => pick(k.webhookDeliveries(i.shard), "ready", "jobs", "stats", "queuePrefix"),
+    args: (i) => ({ endpoint: i.endpoint, id: i.id, outcome: i.outcome, dueAt: i.dueAt ?? 0, job: i.job ?? "", counters: i.counters.flat() }),
+    reply: () => undefined,
+  }),
 };
+
+/** The named keys of `from`, in the order given (a script's KEYS order). */
+function pick<K extends string>(from: Record<K, string>, ...names: K[]): Record<string, string> {
+  return Object.fromEntries(names.map((name) => [name, from[name]]));
+}
 
 type Contracts = typeof contracts;
 type InputOf<C> = C extends Contract<infer I, unknown> ? I : never;

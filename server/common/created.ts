@@ -3,7 +3,7 @@ import type { Metrics } from "../features/ops/metrics.ts";
 
 type Set = { status?: number | string; headers: Record<string, unknown> };
 
-export function created(set: Set, metrics: Metrics, what: "application" | "chat" | "message", location: string, replayed: boolean): void {
+export function created(set: Set, metrics: Metrics, what: "application" | "chat" | "message" | "webhook", location: string, replayed: boolean): void {
   set.status = 201;
   set.headers.location = location;
   if (replayed) set.headers["idempotent-replayed"] = "true";

@@ -201,6 +201,11 @@ describe("lua scripts", () => {
     releasePending: { token: "t".repeat(32), chat: 1, persisted: [{ number: 1, version: 2 }] },
     seedApp: { token: "t".repeat(32), appId: 1, maxChat: 0 },
     seedChat: { token: "t".repeat(32), chat: 1, maxMessage: 0, deleted: false, known: true },
+    webhooksRead: { token: "t".repeat(32) },
+    webhooksSeed: { token: "t".repeat(32), version: 1, endpoints: [["wh_1", "{}"]] },
+    webhooksEnqueue: { shard: 0, now: 1, deliveries: [{ endpoint: "wh_1", id: "d", job: "{}" }] },
+    webhooksClaim: { shard: 0, now: 1, leaseMs: 1, max: 1, perEndpoint: 1, busy: [["wh_1", 1]] },
+    webhooksSettle: { shard: 0, endpoint: "wh_1", id: "d", outcome: "success", counters: [["success", 1]] },
   };
   test("each script's typed function names its KEYS and ARGV as the script's header does, in order", () => {
     const settings = { ratePerMinute: 0, logLength: 10, logTtlMs: 10, idempotencyTtlSeconds: 10 };

@@ -1,9 +1,9 @@
 import { and, eq } from "drizzle-orm";
-import { applications } from "../../../core/db/schema.ts";
+import { applications, webhookEndpoints } from "../../../core/db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { decodeCursor, encodeCursor, keysetOrder, keysetRange } from "../../common/cursor.ts";
-import { conflict, notFound } from "../../errors.ts";
-import { IDEMPOTENCY_TTL_SECONDS } from "../../../core/redis/scripts.ts";
+import { notFound } from "../../errors.ts";
+import { once } from "../../common/idempotency.ts";
 import { newToken } from "../../common/params.ts";
 
 type Row = typeof applications.$inferSelect;
@@ -39,35 +39,13 @@ export function applicationService({ db, redis, scripts, keys }: Deps) {
       const id = result.insertId;
       // Warm Redis so the first chat create is one round trip; if this fails the cold path seeds it.
       await scripts.seedApp({ token, appId: id, maxChat: 0 }).catch(() => {});
-      return toApplication({ id, token, name, chatsCount: 0, createdAt: now, updatedAt: now });
+      return toApplication({ id, token, name, chatsCount: 0, webhooksVersion: 0, createdAt: now, updatedAt: now });
     },
 
-    /**
-     * Create with an Idempotency-Key: the first request claims the key ("pending"), creates, and
-     * stores its response ("done"); a repeat gets that response; a concurrent repeat waits for it.
-     */
+    /** Create with an Idempotency-Key (server/common/idempotency.ts). */
     async createOnce(name: string, key: string, fingerprint: string): Promise<{ replayed: boolean; app: ReturnType<typeof toApplication> }> {
-      const record = keys.appIdempotency(key);
-      const claimed = await redis.set(record, `pending|${fingerprint}`, "EX", IDEMPOTENCY_TTL_SECONDS, "NX");
-      if (claimed) {
-        try {
-          const app = await this.create(name);
-          await redis.set(record, `done|${fingerprint}|${JSON.stringify(app)}`, "EX", IDEMPOTENCY_TTL_SECONDS);
-          return { replayed: false, app };
-        } catch (error) {
-          await redis.del(record).catch(() => {});
-          throw error;
-        }
-      }
-      for (let waited = 0; waited < 10_000; waited += 50) {
-        const value = (await redis.get(record)) ?? "";
-        const [state, fp] = value.split("|", 2);
-        if (fp !== undefined && fp !== fingerprint) throw conflict("this Idempotency-Key was used with a different request");
-        if (state === "done") return { replayed: true, app: JSON.parse(value.slice(value.indexOf("|", 5) + 1)) as ReturnType<typeof toApplication> };
-        if (!value) return this.createOnce(name, key, fingerprint);
-        await Bun.sleep(50);
-      }
-      throw conflict("a request with this Idempotency-Key is still in progress");
+      const { replayed, value } = await once(redis, keys.appIdempotency(key), fingerprint, () => this.create(name));
+      return { replayed, app: value };
     },
 
     async update(token: string, name: string) {
@@ -84,7 +62,8 @@ export function applicationService({ db, redis, scripts, keys }: Deps) {
     async remove(token: string) {
       const row = await find(token);
       await db.delete(applications).where(eq(applications.id, row.id));
-      await redis.del(keys.app(token));
+      await db.delete(webhookEndpoints).where(eq(webhookEndpoints.applicationId, row.id));
+      await redis.del(keys.app(token), keys.webhooks(token));
       await redis.xadd(keys.streamOf(token), "*", "t", "application.deleted", "a", String(row.id), "k", token);
     },
 

@@ -5,6 +5,7 @@
  */
 import type { RedisClient } from "../../../core/redis/client.ts";
 import type { Keys } from "../../../core/keys.ts";
+import { WEBHOOK_LATENCY_BUCKETS } from "../../../core/webhooks/registry.ts";
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -56,9 +57,42 @@ export function createMetrics() {
       lines.push("# HELP chat_stream_lag Entries not yet read by a consumer group.", "# TYPE chat_stream_lag gauge", ...lag);
       lines.push("# HELP chat_stream_pending Entries read but not yet acknowledged.", "# TYPE chat_stream_pending gauge", ...pending);
       lines.push("# HELP chat_dead_letters Entries in the dead-letter stream.", "# TYPE chat_dead_letters gauge", `chat_dead_letters ${await redis.xlen(keys.deadLetter).catch(() => 0)}`);
+      lines.push(...(await webhookMetrics(redis, keys)));
       return lines.join("\n") + "\n";
     },
   };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Webhook delivery counters, summed over the shards' stats hashes that the workers keep (webhooks_settle.lua). */
+async function webhookMetrics(redis: RedisClient, keys: Keys): Promise<string[]> {
+  const totals: Record<string, number> = {};
+  let queued = 0;
+  for (let shard = 0; shard < keys.shards; shard++) {
+    const { stats, jobs } = keys.webhookDeliveries(shard);
+    const [fields, length] = await Promise.all([redis.hgetall(stats).catch(() => ({}) as Record<string, string>), redis.hlen(jobs).catch(() => 0)]);
+    for (const [field, value] of Object.entries(fields)) totals[field] = (totals[field] ?? 0) + Number(value);
+    queued += Number(length);
+  }
+  const n = (field: string) => totals[field] ?? 0;
+  const lines = [
+    "# HELP webhook_deliveries_total Webhook deliveries by outcome: delivered, failed (an attempt that will be retried or dead-lettered), dead_lettered, dropped (endpoint deleted).",
+    "# TYPE webhook_deliveries_total counter",
+    `webhook_deliveries_total{outcome="delivered"} ${n("delivered")}`,
+    `webhook_deliveries_total{outcome="failed"} ${n("failed_attempts")}`,
+    `webhook_deliveries_total{outcome="dead_lettered"} ${n("dead_lettered")}`,
+    `webhook_deliveries_total{outcome="dropped"} ${n("dropped")}`,
+    "# HELP webhook_attempts_total Webhook delivery attempts (HTTP requests sent).",
+    "# TYPE webhook_attempts_total counter",
+    `webhook_attempts_total ${n("attempts")}`,
+    "# HELP webhook_queue_depth Webhook deliveries queued: due now, in flight, or waiting for a retry.",
+    "# TYPE webhook_queue_depth gauge",
+    `webhook_queue_depth ${queued}`,
+    "# HELP webhook_delivery_seconds From queued to delivered (2xx), retries included.",
+    "# TYPE webhook_delivery_seconds histogram",
+  ];
+  for (const le of WEBHOOK_LATENCY_BUCKETS) lines.push(`webhook_delivery_seconds_bucket{le="${le}"} ${n(`latency_le_${le}`)}`);
+  lines.push(`webhook_delivery_seconds_bucket{le="+Inf"} ${n("latency_count")}`, `webhook_delivery_seconds_sum ${n("latency_ms_sum") / 1000}`, `webhook_delivery_seconds_count ${n("latency_count")}`);
+  return lines;
+}
