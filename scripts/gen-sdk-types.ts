@@ -10,6 +10,7 @@ import { Application, ApplicationInput } from "../server/features/applications/m
 import { Chat, ChatCreate, ChatUpdate } from "../server/features/chats/model.ts";
 import { Message, MessageInput } from "../server/features/messages/model.ts";
 import { SearchHit } from "../server/features/search/model.ts";
+import { WebhookEndpoint, WebhookEndpointCreated, WebhookEventType, WebhookInput } from "../server/features/webhooks/model.ts";
 
 export const target = join(import.meta.dir, "../sdk/src/types.gen.ts");
 
@@ -22,6 +23,10 @@ const models: [string, TSchema][] = [
   ["Message", Message],
   ["MessageInput", MessageInput],
   ["SearchHit", SearchHit],
+  ["WebhookEventType", WebhookEventType],
+  ["WebhookEndpoint", WebhookEndpoint],
+  ["WebhookEndpointCreated", WebhookEndpointCreated],
+  ["WebhookInput", WebhookInput],
   ["ErrorEnvelope", ErrorEnvelope],
 ];
 

@@ -2,6 +2,7 @@ import type { FetchLike, Transport } from "./http.js";
 import { Applications } from "./resources/applications.js";
 import { Chats } from "./resources/chats.js";
 import { Messages } from "./resources/messages.js";
+import { Webhooks } from "./resources/webhooks.js";
 
 export type ChatClientOptions = {
   /** The server's root; the SDK adds `/api/v1`. Default `http://localhost:3000`. */
@@ -56,5 +57,10 @@ export class ChatClient {
   /** The messages of one chat of the application with this token. */
   messages(token: string, chat: number): Messages {
     return new Messages(this.transport, token, chat);
+  }
+
+  /** The webhook endpoints of the application with this token. */
+  webhooks(token: string): Webhooks {
+    return new Webhooks(this.transport, token);
   }
 }

@@ -20,3 +20,12 @@ export { ApiPromise, type ApiResponse, type WithResponse } from "./response.js";
 export type { LiveEvent, LiveEventType } from "./events.js";
 export type { ListParams } from "./resources/chats.js";
 export type * from "./types.gen.js";
+export {
+  verifyWebhook,
+  WebhookVerificationError,
+  type ChatWebhookEvent,
+  type MessageWebhookEvent,
+  type VerifyOptions,
+  type WebhookEvent,
+  type WebhookHeaders,
+} from "./webhooks.js";

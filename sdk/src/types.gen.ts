@@ -61,6 +61,42 @@ export type SearchHit = {
   highlight: string;
 };
 
+export type WebhookEventType = "chat.created" | "chat.updated" | "chat.deleted" | "message.created" | "message.updated" | "message.deleted";
+
+export type WebhookEndpoint = {
+  /** opaque: wh_ and 24 random URL-safe characters */
+  id: string;
+  /** where deliveries are POSTed */
+  url: string;
+  /** the event types delivered to this endpoint */
+  events: ("chat.created" | "chat.updated" | "chat.deleted" | "message.created" | "message.updated" | "message.deleted")[];
+  description: string | null;
+  /** ISO-8601, UTC */
+  created_at: string;
+};
+
+export type WebhookEndpointCreated = {
+  /** opaque: wh_ and 24 random URL-safe characters */
+  id: string;
+  /** where deliveries are POSTed */
+  url: string;
+  /** the event types delivered to this endpoint */
+  events: ("chat.created" | "chat.updated" | "chat.deleted" | "message.created" | "message.updated" | "message.deleted")[];
+  description: string | null;
+  /** ISO-8601, UTC */
+  created_at: string;
+  /** whsec_ and the base64 of 32 random bytes: the signing key, shown only in this answer */
+  secret: string;
+};
+
+export type WebhookInput = {
+  /** an http(s) URL of at most 2048 characters whose host resolves to public addresses */
+  url: string;
+  /** event types to deliver (default: all); one type alone may be sent as a string (form data) */
+  events?: ("chat.created" | "chat.updated" | "chat.deleted" | "message.created" | "message.updated" | "message.deleted")[] | "chat.created" | "chat.updated" | "chat.deleted" | "message.created" | "message.updated" | "message.deleted";
+  description?: string | null;
+};
+
 export type ErrorEnvelope = {
   error: {
     /** machine-readable code, e.g. not_found, validation_failed */

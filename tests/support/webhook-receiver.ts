@@ -4,7 +4,7 @@ export type Delivery = { headers: Record<string, string>; body: string; at: numb
 /** `answer` decides each response (given the request's 1-based count); default 204. */
 export function webhookReceiver(answer: (n: number, delivery: Delivery) => Response | Promise<Response> = () => new Response(null, { status: 204 })) {
   const requests: Delivery[] = [];
-  /** Requests answered 2xx. */
+  /** Requests answered 2xx while their sender was still there. */
   const accepted: Delivery[] = [];
   let open = 0;
   const server = Bun.serve({
@@ -18,7 +18,8 @@ export function webhookReceiver(answer: (n: number, delivery: Delivery) => Respo
       open++;
       try {
         const response = await answer(requests.length, delivery);
-        if (response.status >= 200 && response.status < 300) accepted.push(delivery);
+        // A sender that went away (killed, timed out) never saw the answer: not a delivery.
+        if (response.status >= 200 && response.status < 300 && !request.signal.aborted) accepted.push(delivery);
         return response;
       } finally {
         open--;

@@ -51,9 +51,9 @@ describe("webhook endpoints", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { json: { data: { id: string }[]; next_cursor: string | null } } = await call(base, "GET", `/applications/${token}/webhooks?limit=7${cursor ? `&cursor=${cursor}` : ""}`);
-      seen.push(...page.json.data.map((e) => e.id));
-      cursor = page.json.next_cursor;
+      const page = await call(base, "GET", `/applications/${token}/webhooks?limit=7${cursor ? `&cursor=${cursor}` : ""}`);
+      seen.push(...page.json.data.map((e: { id: string }) => e.id));
+      cursor = page.json.next_cursor as string | null;
     } while (cursor);
     expect(seen.length).toBe(20);
     expect(new Set(seen).size).toBe(20);
