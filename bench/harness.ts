@@ -35,6 +35,8 @@ export const env = {
   SEARCH_REFRESH_INTERVAL: "1s",
   LOG_LEVEL: "warn",
   RATE_LIMIT_PER_MINUTE: "",
+  // The webhooks scenario's receiver listens on loopback.
+  WEBHOOK_ALLOW_PRIVATE_URLS: "true",
 } as Record<string, string>;
 export const ES = env.ELASTICSEARCH_URL!;
 

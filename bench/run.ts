@@ -19,6 +19,7 @@ import { drainEverything, drainRounds, messageBody, queueMessages } from "./drai
 import { CLUSTER, cleanup, env, ES, LAG_RATE, log, N, root, ROUNDS, rss, SECONDS, spawn, stop, up } from "./harness.ts";
 import { liveScenario, readScenarios, searchableLag } from "./reads.ts";
 import { storageFootprint } from "./storage.ts";
+import { webhookScenarios } from "./webhooks.ts";
 import { addRow, printTable, writeResults } from "./table.ts";
 
 type Pids = { redis: number | undefined; mysql: number | undefined; es: number | undefined };
@@ -86,6 +87,7 @@ async function standalone(pids: Pids, echo: ReturnType<typeof spawn>) {
   const warm = await drainEverything(redis);
   const queuer = createRedis({ redisUrl: env.REDIS_URL!, redisClusterNodes: null }, { enableOfflineQueue: true });
   const drains = await drainRounds({ label: "", rounds: ROUNDS, messages: N, redis, redisPids: { redis: pids.redis }, pids, queue: (round) => queueMessages(queuer, token, 51 + round, N, messageBody) });
+  await webhookScenarios({ post, redis, queuer, redisPids: { redis: pids.redis }, count: Math.min(N, 20_000) });
   queuer.disconnect();
   redis.disconnect();
   await fetch(`${ES}/messages_bench/_refresh`, { method: "POST" });

@@ -15,11 +15,14 @@ await step(["bun", "install", "--frozen-lockfile"]);
 await step(["bun", "scripts/services.ts"]);
 await step(["bun", "scripts/migrate.ts"]);
 
+// A local stack: webhook receivers on this machine (localhost, a LAN address) are allowed (SPEC §5.7).
+const env = { ...process.env, WEBHOOK_ALLOW_PRIVATE_URLS: process.env.WEBHOOK_ALLOW_PRIVATE_URLS ?? "true" };
+
 const children = [
   { name: "api", cmd: ["bun", "server/main.ts"] },
   { name: "worker", cmd: ["bun", "worker/main.ts"] },
 ].map(({ name, cmd }) => {
-  const proc = Bun.spawn(cmd, { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(cmd, { cwd: root, env, stdout: "pipe", stderr: "pipe" });
   const pipe = async (stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream) => {
     let buffered = "";
     for await (const chunk of stream) {

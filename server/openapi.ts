@@ -24,6 +24,7 @@ import { Chat, ChatCreate, ChatPage, ChatUpdate } from "./features/chats/model.t
 import { Message, MessageInput, MessagePage } from "./features/messages/model.ts";
 import { Health, Readiness } from "./features/ops/model.ts";
 import { SearchHit, SearchPage } from "./features/search/model.ts";
+import { WebhookEndpoint, WebhookEndpointCreated, WebhookEventType, WebhookInput, WebhookPage } from "./features/webhooks/model.ts";
 
 /** Everything under `components.schemas`, by name: the same objects the routes use. */
 export const componentSchemas: Record<string, TSchema> = {
@@ -42,6 +43,11 @@ export const componentSchemas: Record<string, TSchema> = {
   Error: ErrorEnvelope,
   Health,
   Readiness,
+  WebhookEventType,
+  WebhookEndpoint,
+  WebhookEndpointCreated,
+  WebhookInput,
+  WebhookPage,
 };
 
 const SCHEMAS = "#/components/schemas/";

@@ -60,6 +60,10 @@ const expected: Record<string, [method: string, path: string, statuses: number[]
   "messages.search": ["get", `${T}/chats/{chat}/messages/search`, [200, 400, 404, 429, 503]],
   "events.stream": ["get", `${T}/chats/{chat}/events`, [200, 400, 404, 429, 503]],
   "events.websocket": ["get", `${T}/chats/{chat}/ws`, [101, 400, 404, 426, 429, 503]],
+  "webhooks.create": ["post", `${T}/webhooks`, [201, 400, 404, 409, 413, 415, 422, 429, 503]],
+  "webhooks.list": ["get", `${T}/webhooks`, [200, 400, 404, 429, 503]],
+  "webhooks.get": ["get", `${T}/webhooks/{id}`, [200, 400, 404, 429, 503]],
+  "webhooks.delete": ["delete", `${T}/webhooks/{id}`, [204, 400, 404, 413, 415, 422, 429, 503]],
   "ops.health": ["get", "/healthz", [200, 400]],
   "ops.ready": ["get", "/readyz", [200, 400, 503]],
   "ops.metrics": ["get", "/metrics", [200, 400, 503]],
@@ -137,6 +141,7 @@ describe("the OpenAPI document", () => {
     const schemas = doc.components.schemas as Node;
     const required = ["Application", "ApplicationPage", "ApplicationInput", "Chat", "ChatPage", "ChatCreateInput", "ChatUpdateInput"];
     required.push("Message", "MessagePage", "MessageInput", "SearchHit", "SearchPage", "Error", "Health", "Readiness");
+    required.push("WebhookEndpoint", "WebhookEndpointCreated", "WebhookInput", "WebhookPage", "WebhookEventType");
     for (const name of required) expect(Object.keys(schemas)).toContain(name);
     // The same TypeBox objects the routes validate with.
     expect(Object.keys(schemas).sort()).toEqual(Object.keys(componentSchemas).sort());
