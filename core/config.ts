@@ -110,9 +110,9 @@ export function loadConfig(env: Env = process.env) {
       retrySchedule: retrySchedule(read(env, "WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000")),
       /** Endpoints on loopback, private, link-local or metadata addresses (local development, tests). */
       allowPrivateUrls: bool(env, "WEBHOOK_ALLOW_PRIVATE_URLS", false),
-      /** Deliveries in flight per worker and stream shard, and at most this many to one endpoint. */
-      concurrency: int(env, "WEBHOOK_CONCURRENCY", 64, 1, 10_000),
-      perEndpointConcurrency: int(env, "WEBHOOK_ENDPOINT_CONCURRENCY", 4, 1, 1000),
+      /** Deliveries in flight per worker, and at most this many to one endpoint (1 while its attempts fail). */
+      concurrency: int(env, "WEBHOOK_CONCURRENCY", 128, 1, 10_000),
+      perEndpointConcurrency: int(env, "WEBHOOK_ENDPOINT_CONCURRENCY", 16, 1, 1000),
       /** How often a worker looks for due retries and deliveries left by a worker that died. */
       pollMs: int(env, "WEBHOOK_POLL_MS", 250, 10, 60_000),
     },

@@ -29,7 +29,7 @@ bun test --timeout 120000 "$@"
 # The suites that matter again, on a local Redis Cluster of 3 masters and 3 replicas (SPEC §4.6),
 # with two API processes and two workers: numbers under concurrency, read-your-writes, idempotency,
 # live events across processes, search, a worker killed mid-batch, counters re-seeded after an
-# eviction or a flush, /metrics and the CLI (dlq) reading every master.
+# eviction or a flush, /metrics and the CLI (dlq) reading every master, webhook deliveries.
 if [ "$#" -eq 0 ]; then
   step "redis cluster"
   bun run services cluster
@@ -40,7 +40,7 @@ if [ "$#" -eq 0 ]; then
   step "tests on the redis cluster"
   bun test --timeout 120000 tests/http/chats.test.ts tests/http/messages.test.ts tests/http/applications.test.ts \
     tests/production/read-your-writes.test.ts tests/production/idempotency.test.ts tests/production/events.test.ts tests/production/wait-replicas.test.ts \
-    tests/production/metrics.test.ts tests/search tests/worker/faults.test.ts tests/worker/cli.test.ts
+    tests/production/metrics.test.ts tests/search tests/worker/faults.test.ts tests/worker/cli.test.ts tests/webhooks tests/sdk/webhooks.test.ts
   bun run services cluster stop
 fi
 step "done"

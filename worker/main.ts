@@ -38,7 +38,7 @@ const dispatcher = config.worker.sinks.includes("webhooks")
 const sinks: Record<string, () => Sink<StreamEvent>> = {
   mysql: () => mysqlSink({ pool, redis, scripts, keys, replica: readPool && replicaWaiter(readPool, config.databaseReadWaitTimeoutMs) }),
   search: () => searchSink({ es, redis, keys, index: config.searchIndex }),
-  webhooks: () => webhooksSink({ pool, scripts, keys, log, onQueued: () => dispatcher?.nudge() }),
+  webhooks: () => webhooksSink({ pool, scripts, keys, log, onQueued: () => dispatcher?.queued() }),
 };
 
 // One consumer per sink and stream shard: a read, an acknowledgement or a pipeline then touches one
