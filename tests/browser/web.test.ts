@@ -180,6 +180,12 @@ describe("the web client", () => {
     // other page (a MutationObserver in that page, the same clock). With two CPU hogs running it stayed
     // under 160 ms; the 100 ms fan-out target itself is measured by bench/, not here.
     expect(latencies).toEqual(Object.fromEntries(Object.entries(latencies).map(([what, ms]) => [what, ms < 1000 ? ms : "under 1000 ms"])));
+
+    // The token is kept in local storage: a reload reopens the application and its chat, live.
+    await second.reload();
+    await live(second);
+    await visible(message(second, "hello from A, edited"), "the chat's message after a reload");
+    expect(await second.getByRole("textbox", { name: "Token", exact: true }).inputValue()).toBe(token);
     expectNoPageErrors(first);
     expectNoPageErrors(second);
   });
