@@ -179,7 +179,9 @@ describe("the web client", () => {
     // "Within a second" (the issue): measured from before the key press to the row's appearance in the
     // other page (a MutationObserver in that page, the same clock). With two CPU hogs running it stayed
     // under 160 ms; the 100 ms fan-out target itself is measured by bench/, not here.
-    expect(latencies).toEqual(Object.fromEntries(Object.entries(latencies).map(([what, ms]) => [what, ms < 1000 ? ms : "under 1000 ms"])));
+    // Compared as a whole, so a failure shows every measured time.
+    const slow = Object.entries(latencies).filter(([, ms]) => ms >= 1000);
+    expect({ slow, latencies }).toEqual({ slow: [], latencies });
 
     // The token is kept in local storage: a reload reopens the application and its chat, live.
     await second.reload();
