@@ -4,7 +4,7 @@
 #
 # The build context is only what this file copies (see .dockerignore). tests/unit/docker.test.ts
 # walks the imports of server/main.ts, worker/main.ts, scripts/migrate.ts and scripts/cli.ts and the
-# files they read (core/db/migrations, core/redis/scripts/*.lua) to keep the list below complete.
+# files they read (core/db/migrations, core/redis/scripts/*.lua, web/) to keep the list below complete.
 FROM oven/bun:1.4 AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
@@ -18,6 +18,10 @@ COPY package.json tsconfig.json ./
 COPY core ./core
 COPY server ./server
 COPY worker ./worker
+# The web client at / is bundled when the API starts (server/features/web/build.ts): its source and
+# the SDK's, which web/tsconfig.json maps @chat-backend/sdk to.
+COPY web ./web
+COPY sdk/src ./sdk/src
 COPY scripts/migrate.ts ./scripts/migrate.ts
 COPY scripts/cli.ts ./scripts/cli.ts
 USER bun

@@ -12,6 +12,9 @@
  *
  * `bun run services replica` / `bun run services replica stop`: a read replica of that MariaDB on
  * 127.0.0.1:3307 (scripts/services/mariadb-replica.ts), for DATABASE_READ_URL.
+ *
+ * `bun run services browser`: Debian's headless-capable `chromium` (and a font for its screenshots),
+ * installed with apt when /usr/bin/chromium is missing, for the web client's browser tests.
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +28,8 @@ const state = join(root, ".services");
 
 const databaseUrl = new URL(process.env.DATABASE_URL ?? "mysql://chat:chat@127.0.0.1:3306/chat");
 const redisUrl = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:6379/0");
+/** Where Debian's chromium package puts the browser; the browser tests launch it (tests/browser/). */
+const CHROMIUM = "/usr/bin/chromium";
 const databases = [...new Set([databaseUrl.pathname.slice(1) || "chat", "chat", "chat_test"])];
 
 async function aptInstall(packages: string[]) {
@@ -137,6 +142,14 @@ async function main() {
     const replica = await ensureMariadbReplica({ primary: databaseUrl, rootSocket: mariadbRootSocket(), databases });
     return log(`mariadb ${primary}, replica ${replica} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   }
+  if (command === "browser") {
+    if (process.argv.length > 3) throw new Error(`unknown command browser ${process.argv.slice(3).join(" ")}: use browser`);
+    if (existsSync(CHROMIUM)) return log(`chromium already installed (${CHROMIUM})`);
+    // Without a font the screenshots would show boxes; DejaVu is Debian's default and small.
+    await aptInstall(["chromium", "fonts-dejavu-core"]);
+    if (!existsSync(CHROMIUM)) throw new Error(`apt installed chromium but ${CHROMIUM} is missing`);
+    return log(`chromium installed (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  }
   if (command === "stop") {
     await Promise.all([
       stopMariadbReplica(),
@@ -146,7 +159,7 @@ async function main() {
     ]);
     return;
   }
-  if (command !== "start") throw new Error(`unknown command ${command}: use start, stop, cluster [stop] or replica [stop]`);
+  if (command !== "start") throw new Error(`unknown command ${command}: use start, stop, cluster [stop], replica [stop] or browser`);
   // With REDIS_CLUSTER_NODES the processes use that cluster (`bun run services cluster` starts the
   // local one): no standalone Redis is started or waited for.
   const clustered = !!process.env.REDIS_CLUSTER_NODES?.trim();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `bun run test:all`: everything the tests need on a fresh machine, then the tests.
-# dependencies → services (+ MariaDB replica) → empty test database/index/Redis db → migrate → tsc → bun test
+# dependencies → services (+ MariaDB replica, chromium) → empty test database/index/Redis db → migrate → tsc → bun test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,8 @@ step "services"
 bun run services
 # A MariaDB read replica of the test database, for tests/production/read-replica.test.ts (DATABASE_READ_URL).
 bun run services replica
+# Debian's chromium, headless, for tests/browser (the web client at / in a real browser).
+bun run services browser
 step "reset test state"
 bun scripts/test-reset.ts
 step "migrate"

@@ -18,6 +18,7 @@ import { createFanout } from "./features/events/fanout.ts";
 import { refineOpenApi } from "./openapi.ts";
 import { opsRoutes } from "./features/ops/routes.ts";
 import { webhookRoutes } from "./features/webhooks/routes.ts";
+import { webRoutes } from "./features/web/routes.ts";
 
 export function buildApp(deps: Deps) {
   // The app is built below; requests only reach this once it is.
@@ -89,6 +90,7 @@ export function buildApp(deps: Deps) {
       if (deps.config.logLevel === "debug") deps.log.debug("request", { method: request.method, path: redactPath(path), status, ms: Math.round(seconds * 1000), request_id: requestId(request) });
     })
     .use(opsRoutes(deps, metrics))
+    .use(webRoutes(deps.web))
     .use(api);
 
   router = app;

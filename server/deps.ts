@@ -6,6 +6,7 @@ import type { Logger } from "../core/log.ts";
 import type { RedisClient } from "../core/redis/client.ts";
 import type { Scripts } from "../core/redis/scripts.ts";
 import type { Metrics } from "./features/ops/metrics.ts";
+import type { WebClient } from "./features/web/build.ts";
 
 /** What the features are built from; main.ts and the tests make one. */
 export type Deps = {
@@ -29,4 +30,6 @@ export type Deps = {
   log: Logger;
   /** The process's Prometheus registry. */
   metrics: Metrics;
+  /** The web client's files, bundled when the process started. */
+  web: WebClient;
 };

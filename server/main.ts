@@ -8,18 +8,24 @@ import { scriptSettings, scriptsFor } from "../core/redis/scripts.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 import { buildApp } from "./app.ts";
 import { createMetrics } from "./features/ops/metrics.ts";
+import { buildWebClient } from "./features/web/build.ts";
 
 const config = loadConfigOrExit();
 
 const log = createLogger(config.logLevel, { service: "api", pid: process.pid });
 exitOnCrash(log); // the runtime's own crash report would print every property of the error (SQL, command arguments)
+// The page at / is bundled now, from this checkout's web/ (SPEC §5.8); a client that does not build is a bug: stop.
+const web = await buildWebClient().catch((error: unknown) => {
+  log.error("the web client did not build", { err: error });
+  process.exit(1);
+});
 const { db, pool } = createDb(config.databaseUrl, config.databasePoolSize);
 const { db: readDb, pool: readPool } = config.databaseReadUrl ? createDb(config.databaseReadUrl, config.databasePoolSize) : { db, pool };
 const redis = createRedis(config);
 const subscriber = createRedis(config, { enableOfflineQueue: true, maxRetriesPerRequest: null });
 const es = createElasticsearch(config.elasticsearchUrl);
 const keys = keysFor(config.streamShards);
-const deps = { config, db, pool, readDb, readPool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), subscriber, es, keys, log, metrics: createMetrics() };
+const deps = { config, db, pool, readDb, readPool, redis, scripts: scriptsFor(redis, keys, scriptSettings(config)), subscriber, es, keys, log, metrics: createMetrics(), web };
 const app = buildApp(deps);
 
 // Requests fail fast while Redis is unreachable (no offline queue): wait for the first connection

@@ -1,7 +1,8 @@
 /**
  * Live events of a chat over Server-Sent Events, parsed from fetch's stream (no EventSource needed).
  * After a dropped connection it reconnects with `Last-Event-ID`, so no event is missed or repeated.
- * Aborting the signal ends the iteration cleanly.
+ * Aborting the signal ends the iteration cleanly. `onOpen` tells when the stream is live, so that a
+ * client can load the current state then and miss nothing in between.
  */
 import { ApiError, errorFromResponse } from "./errors.js";
 import { url, type Transport } from "./http.js";
@@ -11,9 +12,23 @@ export type LiveEventType = "message.created" | "message.updated" | "message.del
 /** `message` is the message after the change; for a delete, the message as it was. */
 export type LiveEvent = { type: LiveEventType; message: Message; id: string };
 
+export type SubscribeOptions = {
+  /** Ends the subscription (the iteration then finishes without an error). */
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+  /**
+   * Called each time the stream is open and live, on the first connection and after every reconnect:
+   * the server speaks first only once it is subscribed, so every change made after this call is
+   * yielded. A client reads the current state (e.g. `list()`) then, and misses nothing in between.
+   */
+  onOpen?: () => void;
+};
+
 const TYPES = new Set<string>(["message.created", "message.updated", "message.deleted"]);
 
-async function* frames(body: ReadableStream<Uint8Array>): AsyncGenerator<{ id?: string; event?: string; data: string }> {
+type Frame = { id?: string; event?: string; data: string } | { comment: string };
+
+async function* frames(body: ReadableStream<Uint8Array>): AsyncGenerator<Frame> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -32,7 +47,10 @@ async function* frames(body: ReadableStream<Uint8Array>): AsyncGenerator<{ id?: 
           frame = { data: [] };
           continue;
         }
-        if (line.startsWith(":")) continue;
+        if (line.startsWith(":")) {
+          yield { comment: line.slice(1).trim() };
+          continue;
+        }
         const colon = line.indexOf(":");
         const field = colon < 0 ? line : line.slice(0, colon);
         const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
@@ -46,7 +64,7 @@ async function* frames(body: ReadableStream<Uint8Array>): AsyncGenerator<{ id?: 
   }
 }
 
-export async function* subscribe(transport: Transport, path: string, options: { signal?: AbortSignal; headers?: Record<string, string> } = {}): AsyncGenerator<LiveEvent> {
+export async function* subscribe(transport: Transport, path: string, options: SubscribeOptions = {}): AsyncGenerator<LiveEvent> {
   const { signal } = options;
   let lastId: string | undefined;
   let failures = 0;
@@ -57,8 +75,13 @@ export async function* subscribe(transport: Transport, path: string, options: { 
       const response = await transport.fetch(url(transport, path), { headers, signal });
       if (!response.ok || !response.body) throw errorFromResponse(response.status, response.headers, await response.text());
       failures = 0;
+      let open = false;
       for await (const frame of frames(response.body)) {
-        if (!frame.event || !TYPES.has(frame.event)) continue;
+        if (!open) {
+          open = true;
+          options.onOpen?.();
+        }
+        if ("comment" in frame || !frame.event || !TYPES.has(frame.event)) continue;
         const payload = JSON.parse(frame.data) as { type: LiveEventType; message: Message };
         if (frame.id) lastId = frame.id;
         yield { type: payload.type, message: payload.message, id: frame.id ?? "" };

@@ -17,7 +17,7 @@ export {
 export type { FetchLike, RequestOptions } from "./http.js";
 export { Page, type PageData } from "./pagination.js";
 export { ApiPromise, type ApiResponse, type WithResponse } from "./response.js";
-export type { LiveEvent, LiveEventType } from "./events.js";
+export type { LiveEvent, LiveEventType, SubscribeOptions } from "./events.js";
 export type { ListParams } from "./resources/chats.js";
 export type * from "./types.gen.js";
 export {

@@ -461,6 +461,51 @@ describe("live events", () => {
     }
   });
 
+  test("onOpen fires once the stream is live, and again after a reconnect", async () => {
+    const { token } = await client.applications.create({ name: "live open" });
+    await client.chats(token).create();
+    const messages = client.messages(token, 1);
+    // A proxy that ends the first event stream right after its first event.
+    let streams = 0;
+    const flaky = proxy(async (_req, forward) => {
+      const response = await forward();
+      if (!response.body || !response.headers.get("content-type")?.includes("event-stream") || streams++ > 0) return response;
+      const reader = response.body.getReader();
+      let sawEvent = false;
+      return new Response(
+        new ReadableStream({
+          async pull(controller) {
+            if (sawEvent) return void (await reader.cancel(), controller.close());
+            const { done, value } = await reader.read();
+            if (done) return controller.close();
+            controller.enqueue(value);
+            if (new TextDecoder().decode(value).includes("event: ")) sawEvent = true;
+          },
+          cancel: () => reader.cancel(),
+        }),
+        { headers: response.headers },
+      );
+    });
+    try {
+      const controller = new AbortController();
+      let opens = 0;
+      const bodies: string[] = [];
+      // No sleep before posting: a message posted from onOpen is always yielded.
+      const live = new ChatClient({ baseUrl: flaky.url }).messages(token, 1).subscribe({
+        signal: controller.signal,
+        onOpen: () => void messages.create({ body: `open ${++opens}` }),
+      });
+      for await (const event of live) {
+        bodies.push(event.message.body);
+        if (bodies.length === 2) controller.abort();
+      }
+      expect(bodies).toEqual(["open 1", "open 2"]);
+      expect(opens).toBe(2);
+    } finally {
+      flaky.stop();
+    }
+  });
+
   test("subscribing to an unknown chat rejects with NotFoundError", async () => {
     const { token } = await client.applications.create({ name: "no chat" });
     const iterator = client.messages(token, 9).subscribe()[Symbol.asyncIterator]();

@@ -170,7 +170,7 @@ function inImage(path: string): string | null {
 
 describe(".dockerignore", () => {
   test("keeps the local service data, dependencies, history, tests and benchmarks out of the build context", () => {
-    for (const path of [".services/mariadb/data/ibdata1", "node_modules/ioredis/package.json", ".git/HEAD", "tests/setup.ts", "bench/results/latest.json", "sdk/src/http.ts", ".ci/run", "Dockerfile", "README.md"]) {
+    for (const path of [".services/mariadb/data/ibdata1", "node_modules/ioredis/package.json", ".git/HEAD", "tests/setup.ts", "bench/results/latest.json", "sdk/dist/index.js", "sdk/README.md", ".ci/run", "Dockerfile", "README.md"]) {
       expect(ignore.excluded(path), path).toBe(true);
     }
   });
@@ -218,6 +218,14 @@ describe("Dockerfile", () => {
       expect(missing, `read by ${graph.readFiles.get(path)}`).toEqual([]);
     }
     expect(filesUnder("core/redis/scripts").some((file) => file.endsWith(".lua"))).toBe(true);
+  });
+
+  test("the web client's sources are in the image: web/ and the SDK source its page bundles (web/tsconfig.json maps @chat-backend/sdk there)", () => {
+    expect(graph.readFiles.has("web/index.html")).toBe(true);
+    const tsconfig = read("web/tsconfig.json");
+    expect(tsconfig).toContain('"@chat-backend/sdk": ["../sdk/src/index.ts"]');
+    const sources = [...filesUnder("web"), ...filesUnder("sdk/src")];
+    expect(sources.filter((file) => inImage(file) !== file)).toEqual([]);
   });
 
   test("every package imported at runtime is a production dependency (the image installs with --production)", () => {

@@ -1,4 +1,4 @@
-import { subscribe, type LiveEvent } from "../events.js";
+import { subscribe, type LiveEvent, type SubscribeOptions } from "../events.js";
 import { request, requestWithResponse, type RequestOptions, type Transport } from "../http.js";
 import { firstPage, type Page, type PageData } from "../pagination.js";
 import type { ApiPromise } from "../response.js";
@@ -45,8 +45,8 @@ export class Messages {
     return firstPage(fetchPage);
   }
 
-  /** Live events (created, updated, deleted) until `signal` aborts; reconnects by itself. */
-  subscribe(options: { signal?: AbortSignal; headers?: Record<string, string> } = {}): AsyncIterable<LiveEvent> {
+  /** Live events (created, updated, deleted) until `signal` aborts; reconnects by itself; `onOpen` once live. */
+  subscribe(options: SubscribeOptions = {}): AsyncIterable<LiveEvent> {
     return subscribe(this.transport, this.base.replace(/\/messages$/, "/events"), options);
   }
 }
