@@ -160,6 +160,20 @@ test("no token, admin key or message body in any log line, on the happy path and
   secrets.push(wrongKey);
   expect((await call(base, "GET", "/applications", undefined, { authorization: `Bearer ${wrongKey}` })).status).toBe(403);
 
+  // Webhooks: the endpoints' secrets and the deliveries' bodies stay out of the logs, a failing endpoint's included.
+  const receiver = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (r) => new Response("refused", { status: r.url.endsWith("/fail") ? 500 : 204 }) });
+  try {
+    for (const path of ["ok", "fail"]) {
+      const endpoint = await call(base, "POST", `${app}/webhooks`, { url: `http://127.0.0.1:${receiver.port}/${path}` });
+      expect(endpoint.status).toBe(201);
+      secrets.push(endpoint.json.secret, endpoint.json.secret.slice("whsec_".length));
+    }
+    expect((await call(base, "POST", `${app}/chats/1/messages`, { body: body("webhook") })).status).toBe(201);
+    await eventually(async () => (worker.stdout().includes('"webhook delivery failed, will retry"') ? true : undefined), 20_000, "a failed webhook delivery in the worker's log");
+  } finally {
+    receiver.stop(true);
+  }
+
   // Refused input: a bad body of every shape, a malformed token, a body that does not parse.
   expect((await call(base, "POST", `${app}/chats/1/messages`, { body: "" })).status).toBe(422);
   expect((await call(base, "POST", `${app}/chats/1/messages`, { body: `${body("control")}\u0001` })).status).toBe(422);
