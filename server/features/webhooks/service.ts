@@ -3,6 +3,7 @@
  * applications are), mirrored into the Redis registry the worker delivers from after every change.
  */
 import { randomBytes } from "node:crypto";
+import type { PoolConnection } from "mysql2/promise";
 import type { Deps } from "../../deps.ts";
 import type { ApplicationService } from "../applications/service.ts";
 import { decodeCursor, encodeCursor } from "../../common/cursor.ts";
@@ -37,6 +38,26 @@ export function webhookService({ pool, redis, scripts, keys, config }: Deps, app
     return rows as T[];
   }
 
+  /**
+   * One change to an application's endpoints: `work` and the bump of its webhooks_version in one
+   * transaction, then the Redis registry the worker delivers from re-seeded from what was committed.
+   */
+  async function change(token: string, appId: number, work: (connection: PoolConnection) => Promise<unknown>) {
+    const connection = await pool.getConnection();
+    try {
+      await connection.beginTransaction();
+      await work(connection);
+      await connection.query("UPDATE applications SET webhooks_version = webhooks_version + 1 WHERE id = ?", [appId]);
+      await connection.commit();
+    } catch (error) {
+      await connection.rollback().catch(() => {});
+      throw error;
+    } finally {
+      connection.release();
+    }
+    await seedRegistry(pool, scripts, token, appId);
+  }
+
   async function create(token: string, body: WebhookInputBody) {
     const app = await applications.find(token);
     let url: URL;
@@ -59,9 +80,7 @@ export function webhookService({ pool, redis, scripts, keys, config }: Deps, app
       created_at: new Date(),
     };
     const secret = `whsec_${randomBytes(32).toString("base64")}`;
-    const connection = await pool.getConnection();
-    try {
-      await connection.beginTransaction();
+    await change(token, app.id, async (connection) => {
       // The application row is the lock: two creates cannot both take the 20th place.
       const [locked] = (await connection.query("SELECT id FROM applications WHERE id = ? FOR UPDATE", [app.id])) as unknown as [unknown[]];
       if (!locked.length) throw notFound("application");
@@ -71,15 +90,7 @@ export function webhookService({ pool, redis, scripts, keys, config }: Deps, app
         "INSERT INTO webhook_endpoints (id, application_id, url, events, description, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [row.id, app.id, row.url, row.events, row.description, secret, row.created_at],
       );
-      await connection.query("UPDATE applications SET webhooks_version = webhooks_version + 1 WHERE id = ?", [app.id]);
-      await connection.commit();
-    } catch (error) {
-      await connection.rollback().catch(() => {});
-      throw error;
-    } finally {
-      connection.release();
-    }
-    await seedRegistry(pool, scripts, token, app.id);
+    });
     return { ...toEndpoint(row), secret };
   }
 
@@ -120,19 +131,7 @@ export function webhookService({ pool, redis, scripts, keys, config }: Deps, app
 
     async remove(token: string, id: string) {
       const { appId, row } = await findRow(token, id);
-      const connection = await pool.getConnection();
-      try {
-        await connection.beginTransaction();
-        await connection.query("DELETE FROM webhook_endpoints WHERE seq = ?", [row.seq]);
-        await connection.query("UPDATE applications SET webhooks_version = webhooks_version + 1 WHERE id = ?", [appId]);
-        await connection.commit();
-      } catch (error) {
-        await connection.rollback().catch(() => {});
-        throw error;
-      } finally {
-        connection.release();
-      }
-      await seedRegistry(pool, scripts, token, appId);
+      await change(token, appId, (connection) => connection.query("DELETE FROM webhook_endpoints WHERE seq = ?", [row.seq]));
     },
   };
 }
