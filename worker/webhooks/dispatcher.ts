@@ -3,8 +3,9 @@
  * deliveries from Redis with a lease (webhooks_claim.lua): a delivery whose worker died is due again
  * when its lease ends, so any worker sends it (at least once, never lost); a failed one is queued
  * again on WEBHOOK_RETRY_SCHEDULE and dead-lettered after the last retry. Deliveries run side by
- * side, at most `concurrency` per worker and `perEndpointConcurrency` per endpoint, each bounded by
- * the timeout: a hanging endpoint holds a few slots of its own, never the others'.
+ * side, at most `concurrency` per worker and `perEndpointConcurrency` per endpoint (one while the
+ * endpoint's attempts fail), each bounded by the timeout: a hanging endpoint holds one slot of its
+ * own, never the others'.
  */
 import type { Pool } from "../../core/db/client.ts";
 import type { Config } from "../../core/config.ts";
@@ -16,7 +17,6 @@ import type { Scripts } from "../../core/redis/scripts.ts";
 import { registeredEndpoints, WEBHOOK_LATENCY_BUCKETS as LATENCY_BUCKETS, type RegisteredEndpoint } from "../../core/webhooks/registry.ts";
 import type { DeliveryJob } from "../sinks/webhooks.ts";
 import { deliver } from "./deliver.ts";
-
 
 type Claimed = { endpoint: string; id: string; job: string };
 type Registry = Map<string, Promise<RegisteredEndpoint[]>>;
@@ -70,7 +70,10 @@ export function webhookDispatcher({ redis, scripts, pool, keys, log, settings, s
     if (!endpoints) registry.set(job.t, (endpoints = registeredEndpoints(pool, scripts, job.t, job.a)));
     const endpoint = (await endpoints).find((e) => e.id === claim.endpoint);
     // Deleted since (or its application): nothing more is delivered to it.
-    if (!endpoint) return settle(shard, claim, "dropped", [["dropped", 1]]);
+    if (!endpoint) {
+      failing.delete(claim.endpoint);
+      return settle(shard, claim, "dropped", [["dropped", 1]]);
+    }
     const result = await deliver(endpoint, job.m, job.b, { timeoutMs: settings.timeoutMs, allowPrivate: settings.allowPrivateUrls });
     const now = Date.now();
     if (result.ok) failing.delete(endpoint.id);
