@@ -17,7 +17,7 @@ import { createScenarios, echoWrk } from "./create.ts";
 import { recreateDatabase } from "./database.ts";
 import { drainEverything, drainRounds, messageBody, queueMessages } from "./drains.ts";
 import { CLUSTER, cleanup, env, ES, LAG_RATE, log, N, READS_ONLY, root, ROUNDS, rss, SECONDS, spawn, stop, up } from "./harness.ts";
-import { liveScenario, readScenarios, searchableLag } from "./reads.ts";
+import { applicationId, liveScenario, readScenarios, searchableLag } from "./reads.ts";
 import { storageFootprint } from "./storage.ts";
 import { addRow, printTable, writeResults } from "./table.ts";
 
@@ -93,7 +93,7 @@ async function standalone(pids: Pids, echo: ReturnType<typeof spawn>) {
   await storageFootprint({ databaseUrl: env.DATABASE_URL!, es: ES, index: "messages_bench" });
 
   // 3. reads on chat 51 (N messages, persisted), live events, accepted → searchable with both sinks running.
-  await readScenarios({ API, token, chat: 51, messages: N });
+  await readScenarios({ API, token, appId: await applicationId(token), chat: 51, messages: N });
   await liveScenario({ token, post });
   const worker = spawn("worker/main.ts", { WORKER_NAME: "bench-both" });
   await searchableLag({ API, token, post });
@@ -130,7 +130,7 @@ async function readsOnly() {
   await drainEverything(redis);
   redis.disconnect();
   await fetch(`${ES}/messages_bench/_refresh`, { method: "POST" });
-  await readScenarios({ API, token, chat: 51, messages: N });
+  await readScenarios({ API, token, appId: await applicationId(token), chat: 51, messages: N });
   const backlogChat = (await post(`/applications/${token}/chats`, { name: "backlog" })).number as number;
   await backlogScenario({ redisUrl: env.REDIS_URL!, api: API, token, idle: 51, busy: backlogChat, log });
   await stop(api);
