@@ -14,6 +14,12 @@ export const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 export const ROUNDS = roundsFrom(process.env.BENCH_ROUNDS);
 /** The steady create rate of the accepted → searchable scenario: SPEC §8 says 5,000 messages/s. */
 export const LAG_RATE = Number(process.env.BENCH_LAG_RATE ?? 5000);
+/** BENCH_SCENARIOS=reads: the read rows only (run.ts readsOnly), on the same data; unset: everything. */
+export const READS_ONLY = (() => {
+  const value = process.env.BENCH_SCENARIOS ?? "";
+  if (value !== "" && value !== "reads") throw new Error(`BENCH_SCENARIOS may be "reads" or unset, got ${value}`);
+  return value === "reads";
+})();
 export const CLUSTER = ["1", "only"].includes(process.env.BENCH_CLUSTER ?? "") ? (process.env.BENCH_CLUSTER as "1" | "only") : undefined;
 
 /** The caller's MariaDB (host, port, user of DATABASE_URL, default chat:chat on 127.0.0.1:3306), database chat_bench. */

@@ -1,5 +1,5 @@
 /** Small load tools: wrk runs, an open-loop generator, a closed-loop and a constant-rate client, percentiles. */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export function percentile(sorted: number[], p: number): number {
@@ -64,7 +64,7 @@ export async function constantRate(rate: number, seconds: number, send: (i: numb
   return { latencies: latencies.sort((a, b) => a - b), achieved: sent / seconds };
 }
 
-export type OpenLoopFigures = { p50: number; p99: number; max: number; achieved: number; sent: number; non2xx: number; failed: number; generator: "openloop" | "bun" };
+export type OpenLoopFigures = { p50: number; p90: number; p95: number; p99: number; p999: number; max: number; achieved: number; sent: number; non2xx: number; failed: number; generator: "openloop" | "bun" };
 
 let openloopBinary: Promise<string | undefined> | undefined;
 
@@ -82,6 +82,19 @@ function buildOpenLoop(log: (msg: string) => void): Promise<string | undefined> 
     return out;
   })();
   return openloopBinary;
+}
+
+/** The figures of a latency list from the Bun fallback, in the generator's shape. */
+function bunFigures(run: { latencies: number[]; achieved: number }, non2xx: number, failed: number): OpenLoopFigures {
+  const p = (q: number) => percentile(run.latencies, q);
+  return { p50: p(50), p90: p(90), p95: p(95), p99: p(99), p999: p(99.9), max: p(100), achieved: run.achieved, sent: run.latencies.length + failed, non2xx, failed, generator: "bun" };
+}
+
+async function runOpenLoop(binary: string, args: string[]): Promise<OpenLoopFigures> {
+  const proc = Bun.spawn([binary, ...args], { stdout: "pipe", stderr: "pipe" });
+  const out = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error(`openloop failed: ${(await new Response(proc.stderr).text()).slice(0, 500)}`);
+  return { ...(JSON.parse(out) as Omit<OpenLoopFigures, "generator">), generator: "openloop" };
 }
 
 /**
@@ -102,11 +115,40 @@ export async function openLoop(prefix: string, suffix: string, rate: number, sec
         () => void failed++,
       ),
     );
-    const p = (q: number) => percentile(run.latencies, q);
-    return { p50: p(50), p99: p(99), max: p(100), achieved: run.achieved, sent: run.latencies.length + failed, non2xx, failed, generator: "bun" };
+    return bunFigures(run, non2xx, failed);
   }
-  const proc = Bun.spawn([binary, "-url", prefix, "-suffix", suffix, "-rate", String(rate), "-duration", `${seconds}s`, "-chats", "50", "-body", body], { stdout: "pipe", stderr: "pipe" });
-  const out = await new Response(proc.stdout).text();
-  if ((await proc.exited) !== 0) throw new Error(`openloop failed: ${(await new Response(proc.stderr).text()).slice(0, 500)}`);
-  return { ...(JSON.parse(out) as Omit<OpenLoopFigures, "generator">), generator: "openloop" };
+  return runOpenLoop(binary, ["-url", prefix, "-suffix", suffix, "-rate", String(rate), "-duration", `${seconds}s`, "-chats", "50", "-body", body]);
+}
+
+/** A request of `openLoopRequests`: a GET of `url`, or a POST of the JSON `body` to it. */
+export type Target = { url: string; body?: string };
+
+/**
+ * Sends `targets` in turn (request i sends target i mod their number) at a constant `rate` for
+ * `seconds`, open loop, with the same generator as `openLoop`: GETs, or POSTs of each target's JSON
+ * body when `method` is POST. The targets go to a file under results/ for the generator.
+ */
+export async function openLoopRequests(targets: Target[], method: "GET" | "POST", rate: number, seconds: number, log: (msg: string) => void): Promise<OpenLoopFigures> {
+  const binary = await buildOpenLoop(log);
+  if (!binary) {
+    let non2xx = 0;
+    let failed = 0;
+    const run = await constantRate(rate, seconds, (i) => {
+      const t = targets[i % targets.length]!;
+      const init: RequestInit = method === "POST" ? { method, headers: { "content-type": "application/json" }, body: t.body ?? "" } : {};
+      return fetch(t.url, init).then(
+        (r) => (r.status >= 300 && non2xx++, r.arrayBuffer()),
+        () => void failed++,
+      );
+    });
+    return bunFigures(run, non2xx, failed);
+  }
+  const file = join(import.meta.dir, "results", `targets-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
+  if (targets.some((t) => /[\t\n]/.test(t.url) || /\n/.test(t.body ?? ""))) throw new Error("a target's URL may not hold a tab or a newline, nor its body a newline");
+  writeFileSync(file, targets.map((t) => (t.body === undefined ? t.url : `${t.url}\t${t.body}`)).join("\n") + "\n");
+  try {
+    return await runOpenLoop(binary, ["-targets", file, "-method", method, "-rate", String(rate), "-duration", `${seconds}s`]);
+  } finally {
+    rmSync(file, { force: true });
+  }
 }

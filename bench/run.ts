@@ -5,7 +5,7 @@
  * (`bun run services`) and wrk. Sizes: BENCH_MESSAGES (default 100000), BENCH_SECONDS (default 10),
  * BENCH_ROUNDS (default 3: the create and drain scenarios, median and range). BENCH_CLUSTER=1 runs
  * the create and drain scenarios on the local Redis Cluster too (cluster.ts); BENCH_CLUSTER=only runs
- * just those (and the echo baseline they are compared with).
+ * just those (and the echo baseline they are compared with). BENCH_SCENARIOS=reads runs the read rows only.
  */
 import { join } from "node:path";
 import Redis from "ioredis";
@@ -16,8 +16,8 @@ import { commands, pidOfPort } from "./cpu.ts";
 import { createScenarios, echoWrk } from "./create.ts";
 import { recreateDatabase } from "./database.ts";
 import { drainEverything, drainRounds, messageBody, queueMessages } from "./drains.ts";
-import { CLUSTER, cleanup, env, ES, LAG_RATE, log, N, root, ROUNDS, rss, SECONDS, spawn, stop, up } from "./harness.ts";
-import { liveScenario, readScenarios, searchableLag } from "./reads.ts";
+import { CLUSTER, cleanup, env, ES, LAG_RATE, log, N, READS_ONLY, root, ROUNDS, rss, SECONDS, spawn, stop, up } from "./harness.ts";
+import { applicationId, liveScenario, readScenarios, searchableLag } from "./reads.ts";
 import { storageFootprint } from "./storage.ts";
 import { webhookScenarios } from "./webhooks.ts";
 import { addRow, printTable, writeResults } from "./table.ts";
@@ -38,7 +38,7 @@ async function main() {
   if (!Bun.which("wrk")) await installWrk();
   if (!(await fetch(`${ES}/_cluster/health`).then((r) => r.ok, () => false))) throw new Error("Elasticsearch is not answering: run `bun run services` first");
   // Before anything long: the cluster is up, healthy and nobody else's (cluster.ts).
-  if (CLUSTER) await prepareCluster(log);
+  if (CLUSTER && !READS_ONLY) await prepareCluster(log);
   log(`resetting chat_bench, redis db 3, index messages_bench (messages: ${N}, wrk seconds: ${SECONDS}, rounds: ${ROUNDS}${CLUSTER ? `, cluster: ${CLUSTER}` : ""})`);
   await reset();
   const pids: Pids = {
@@ -50,11 +50,12 @@ async function main() {
 
   const echo = spawn("bench/echo-server.ts", { PORT: "3900" });
   await up("http://127.0.0.1:3900/echo/1");
-  if (CLUSTER !== "only") await standalone(pids, echo);
+  if (READS_ONLY) await readsOnly();
+  else if (CLUSTER !== "only") await standalone(pids, echo);
 
   // A cluster that fails (busy, unhealthy) still leaves the standalone rows printed and saved.
   let failed: unknown;
-  if (CLUSTER) {
+  if (CLUSTER && !READS_ONLY) {
     await clusterScenarios({ echo: () => echoWrk(echo), pids }).catch((error) => {
       failed = error;
       log(`cluster scenarios failed: ${error instanceof Error ? error.message : error}`);
@@ -94,7 +95,7 @@ async function standalone(pids: Pids, echo: ReturnType<typeof spawn>) {
   await storageFootprint({ databaseUrl: env.DATABASE_URL!, es: ES, index: "messages_bench" });
 
   // 3. reads on chat 51 (N messages, persisted), live events, accepted → searchable with both sinks running.
-  await readScenarios({ API, token, chat: 51, messages: N });
+  await readScenarios({ API, token, appId: await applicationId(token), chat: 51, messages: N });
   await liveScenario({ token, post });
   const worker = spawn("worker/main.ts", { WORKER_NAME: "bench-both" });
   await searchableLag({ API, token, post });
@@ -106,6 +107,32 @@ async function standalone(pids: Pids, echo: ReturnType<typeof spawn>) {
   await stop(worker);
 
   // 4. reads beside a backlog of pending writes (no worker runs from here on).
+  const backlogChat = (await post(`/applications/${token}/chats`, { name: "backlog" })).number as number;
+  await backlogScenario({ redisUrl: env.REDIS_URL!, api: API, token, idle: 51, busy: backlogChat, log });
+  await stop(api);
+}
+
+/**
+ * BENCH_SCENARIOS=reads: only the read rows (search, get / list, reads beside a backlog), on the same
+ * data as the full run: chat 51 holds BENCH_MESSAGES messages, queued through the create script and
+ * drained by one worker with both sinks (unmeasured), as the full run's first drain round leaves it.
+ */
+async function readsOnly() {
+  const api = spawn("server/main.ts", { PORT: "3901" });
+  await up("http://127.0.0.1:3901/healthz");
+  const API = "http://127.0.0.1:3901/api/v1";
+  const post = (path: string, body: unknown) => fetch(`${API}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+  const { token } = await post("/applications", { name: "bench" });
+  for (let i = 0; i < 51; i++) await post(`/applications/${token}/chats`, { name: `chat ${i}` });
+  const redis = new Redis(env.REDIS_URL!);
+  const queuer = createRedis({ redisUrl: env.REDIS_URL!, redisClusterNodes: null }, { enableOfflineQueue: true });
+  log(`queueing ${N} messages in chat 51`);
+  await queueMessages(queuer, token, 51, N, messageBody);
+  queuer.disconnect();
+  await drainEverything(redis);
+  redis.disconnect();
+  await fetch(`${ES}/messages_bench/_refresh`, { method: "POST" });
+  await readScenarios({ API, token, appId: await applicationId(token), chat: 51, messages: N });
   const backlogChat = (await post(`/applications/${token}/chats`, { name: "backlog" })).number as number;
   await backlogScenario({ redisUrl: env.REDIS_URL!, api: API, token, idle: 51, busy: backlogChat, log });
   await stop(api);

@@ -2,13 +2,18 @@
 //
 // Request i is due at start + i/rate whatever happened to earlier ones, and its latency is counted
 // from that due time (no coordinated omission: a stalled server shows as latency, not as fewer
-// requests). It POSTs a JSON body to <url><chat>/messages-style paths: -url is a prefix to which
-// the chat number (1..chats, round robin) and -suffix are appended. Prints one JSON line.
+// requests). Two ways to say what to send:
+//   - POST a JSON body to <url><chat><suffix> (chat 1..chats, round robin): -url, -suffix, -chats, -body;
+//   - -targets FILE: one request per line, "URL" or "URL<TAB>BODY", request i sends line i mod the
+//     number of lines, with -method (GET, or POST with the line's body as JSON).
+//
+// Prints one JSON line: sent, answered, non2xx, failed, achieved rate, p50, p90, p95, p99, p999, max (ms).
 // Written in Go because a client in the benchmark's own runtime spent more CPU per request than
 // the server it measured, on the same two cores (see bench/README.md).
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -18,9 +23,35 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
+
+type target struct {
+	url  string
+	body []byte
+}
+
+func readTargets(path string) ([]target, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []target
+	scanner := bufio.NewScanner(f)
+	scanner.Buffer(make([]byte, 1<<20), 1<<20)
+	for scanner.Scan() {
+		line := scanner.Text()
+		if line == "" {
+			continue
+		}
+		url, body, _ := strings.Cut(line, "\t")
+		out = append(out, target{url: url, body: []byte(body)})
+	}
+	return out, scanner.Err()
+}
 
 func main() {
 	url := flag.String("url", "", "URL prefix; the chat number and -suffix are appended")
@@ -29,9 +60,19 @@ func main() {
 	duration := flag.Duration("duration", 8*time.Second, "how long to send")
 	chats := flag.Int("chats", 50, "chats to spread the requests over")
 	body := flag.String("body", `{"body":"constant rate message with a few words"}`, "JSON body")
+	targetsFile := flag.String("targets", "", `file of requests, one per line: "URL" or "URL<TAB>BODY" (replaces -url, -suffix, -chats, -body)`)
+	method := flag.String("method", "POST", "GET or POST")
 	flag.Parse()
-	if *url == "" || *rate <= 0 {
-		fmt.Fprintln(os.Stderr, "usage: openloop -url http://host/prefix/ -suffix /messages -rate 1000 -duration 8s")
+	var targets []target
+	if *targetsFile != "" {
+		var err error
+		if targets, err = readTargets(*targetsFile); err != nil || len(targets) == 0 {
+			fmt.Fprintln(os.Stderr, "openloop: no requests in", *targetsFile, err)
+			os.Exit(2)
+		}
+	}
+	if (*url == "" && targets == nil) || *rate <= 0 || (*method != "GET" && *method != "POST") {
+		fmt.Fprintln(os.Stderr, "usage: openloop -url http://host/prefix/ -suffix /messages -rate 1000 -duration 8s | openloop -targets FILE -method GET -rate 1000")
 		os.Exit(2)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}, Timeout: 30 * time.Second}
@@ -58,8 +99,26 @@ func main() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			target := *url + strconv.Itoa(i%*chats+1) + *suffix
-			resp, err := client.Post(target, "application/json", bytes.NewBufferString(*body))
+			var req *http.Request
+			var err error
+			if targets != nil {
+				t := targets[i%len(targets)]
+				if *method == "GET" {
+					req, err = http.NewRequest("GET", t.url, nil)
+				} else {
+					req, err = http.NewRequest("POST", t.url, bytes.NewReader(t.body))
+					req.Header.Set("content-type", "application/json")
+				}
+			} else {
+				req, err = http.NewRequest("POST", *url+strconv.Itoa(i%*chats+1)+*suffix, bytes.NewBufferString(*body))
+				if err == nil {
+					req.Header.Set("content-type", "application/json")
+				}
+			}
+			var resp *http.Response
+			if err == nil {
+				resp, err = client.Do(req)
+			}
 			if err == nil {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
@@ -92,6 +151,6 @@ func main() {
 	}
 	json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"sent": sent, "answered": len(latencies), "non2xx": non2xx, "failed": failed,
-		"achieved": float64(sent) / duration.Seconds(), "p50": pct(50), "p99": pct(99), "max": pct(100),
+		"achieved": float64(sent) / duration.Seconds(), "p50": pct(50), "p90": pct(90), "p95": pct(95), "p99": pct(99), "p999": pct(99.9), "max": pct(100),
 	})
 }

@@ -1,4 +1,5 @@
 /** Schemas shared by every feature: the error envelope and list pages. */
+import { Type, type IntegerOptions } from "@sinclair/typebox";
 import { t, type TSchema } from "elysia";
 import "./text.ts";
 
@@ -31,6 +32,14 @@ export const Page = <T extends TSchema>(item: T, name?: string, description?: st
     { data: t.Array(item), next_cursor: t.Union([t.String(), t.Null()], { description: "cursor of the next page; null on the last page" }) },
     { ...(name ? component(name) : {}), ...(description ? { description } : {}) },
   );
+
+/**
+ * An integer field of a response. Elysia's `t.Integer` is a transform (it also decodes numeric
+ * strings, which inputs need), and a response schema holding any transform makes Elysia run
+ * TypeBox's interpreted Encode over the whole response on every request; a response's integers are
+ * already numbers. The same JSON Schema in the OpenAPI document.
+ */
+export const ResponseInteger = (options: IntegerOptions) => Type.Integer(options);
 
 export const Timestamp = t.String({ format: "date-time", description: "ISO-8601, UTC" });
 

@@ -31,10 +31,12 @@ export function redisState({ db, redis, scripts, keys, config }: Deps) {
    * instance changed; 404 when neither Redis nor MySQL knows the chat.
    */
   async function seedChat(token: string, appId: number, chat: number): Promise<void> {
-    const [[row], [top]] = await Promise.all([
-      db.select({ deleted: sql<number>`${chats.deletedAt} IS NOT NULL` }).from(chats).where(and(eq(chats.applicationId, appId), eq(chats.number, chat), gt(chats.version, 0))),
-      db.select({ n: max(messages.number) }).from(messages).where(and(eq(messages.applicationId, appId), eq(messages.chatNumber, chat))),
-    ]);
+    const [row] = await db.select({ deleted: sql<number>`${chats.deletedAt} IS NOT NULL` }).from(chats).where(and(eq(chats.applicationId, appId), eq(chats.number, chat), gt(chats.version, 0)));
+    // Unknown to MySQL (a GET of a chat that does not exist, the common case here): one query, not
+    // two. The script still looks at Redis, where the chat may have been created meanwhile; only
+    // then is the message counter read, and the chat seeded as below.
+    if (!row && !(await scripts.seedChat({ token, chat, maxMessage: 0, deleted: false, known: false }))) throw notFound("chat");
+    const [top] = await db.select({ n: max(messages.number) }).from(messages).where(and(eq(messages.applicationId, appId), eq(messages.chatNumber, chat)));
     const seeded = await scripts.seedChat({ token, chat, maxMessage: Number(top?.n ?? 0), deleted: !!Number(row?.deleted ?? 0), known: row !== undefined });
     if (!seeded) throw notFound("chat");
   }

@@ -1,11 +1,11 @@
 import { t } from "elysia";
-import { Page, Timestamp, component } from "../../common/models.ts";
+import { Page, ResponseInteger, Timestamp, component } from "../../common/models.ts";
 
 export const Application = t.Object(
   {
     token: t.String({ description: "secret token: 32 URL-safe characters, 192 random bits" }),
     name: t.String(),
-    chats_count: t.Integer({ minimum: 0 }),
+    chats_count: ResponseInteger({ minimum: 0 }),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

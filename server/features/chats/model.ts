@@ -1,11 +1,11 @@
 import { t } from "elysia";
-import { Page, Timestamp, component } from "../../common/models.ts";
+import { Page, ResponseInteger, Timestamp, component } from "../../common/models.ts";
 
 export const Chat = t.Object(
   {
-    number: t.Integer({ minimum: 1, description: "1, 2, 3 … per application" }),
+    number: ResponseInteger({ minimum: 1, description: "1, 2, 3 … per application" }),
     name: t.Union([t.String(), t.Null()]),
-    messages_count: t.Integer({ minimum: 0, description: "live messages; may lag by a few seconds" }),
+    messages_count: ResponseInteger({ minimum: 0, description: "live messages; may lag by a few seconds" }),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

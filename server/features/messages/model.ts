@@ -1,10 +1,10 @@
 import { t } from "elysia";
-import { Page, Timestamp, component } from "../../common/models.ts";
+import { Page, ResponseInteger, Timestamp, component } from "../../common/models.ts";
 
 export const Message = t.Object(
   {
-    number: t.Integer({ minimum: 1, description: "1, 2, 3 … per chat" }),
-    chat_number: t.Integer({ minimum: 1 }),
+    number: ResponseInteger({ minimum: 1, description: "1, 2, 3 … per chat" }),
+    chat_number: ResponseInteger({ minimum: 1 }),
     body: t.String(),
     created_at: Timestamp,
     updated_at: Timestamp,

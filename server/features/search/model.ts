@@ -1,9 +1,9 @@
 import { t } from "elysia";
-import { Page, Timestamp, component } from "../../common/models.ts";
+import { Page, ResponseInteger, Timestamp, component } from "../../common/models.ts";
 
 export const SearchHit = t.Object(
   {
-    number: t.Integer({ minimum: 1 }),
+    number: ResponseInteger({ minimum: 1 }),
     body: t.String(),
     created_at: Timestamp,
     highlight: t.String({ description: "the whole body, HTML-escaped, with the matched parts in <em>…</em>" }),

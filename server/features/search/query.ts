@@ -28,11 +28,15 @@ export function buildQuery(q: string, chat: string) {
   return { bool: { filter: [{ term: { chat } }], must } };
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /**
- * Lowercase and strip accents per character, keeping a map back to the original positions. ASCII
- * (most text) is lowered directly; only other characters pay for NFD and the mark-stripping pattern.
+ * Lowercase and strip accents per character, keeping a map back to the original positions (null:
+ * each position is its own, the text being ASCII, as most is: lowered in one call, no map). Other
+ * text pays for NFD and the mark-stripping pattern, per non-ASCII character.
  */
-function fold(text: string): { folded: string; origin: number[] } {
+function fold(text: string): { folded: string; origin: number[] | null } {
+  if (ASCII.test(text)) return { folded: text.toLowerCase(), origin: null };
   let folded = "";
   const origin: number[] = [];
   let i = 0;
@@ -55,31 +59,40 @@ function fold(text: string): { folded: string; origin: number[] } {
 const wordChar = /[\p{L}\p{N}]/u;
 
 /**
- * The whole body, HTML-escaped, with every part that a query word matched wrapped in <em>:
- * fragments of 3+ characters anywhere, shorter ones at the start of a word, ignoring case and accents.
+ * A highlighter for the query `q` (its words folded once, for every hit): the whole body,
+ * HTML-escaped, with every part that a query word matched wrapped in <em>: fragments of 3+
+ * characters anywhere, shorter ones at the start of a word, ignoring case and accents.
  * (Elasticsearch's highlighter cannot do this: the n-gram filter keeps the whole word's offsets.)
  */
-export function highlightBody(body: string, q: string): string {
-  const { folded, origin } = fold(body);
-  const marked = new Array<boolean>(body.length).fill(false);
+export function highlighter(q: string): (body: string) => string {
   const tokens = words(q).flatMap((w) => fold(w).folded.match(/[\p{L}\p{N}]+/gu) ?? []);
-  for (const token of tokens) {
-    const short = [...token].length < 3;
-    for (let at = folded.indexOf(token); at !== -1; at = folded.indexOf(token, at + 1)) {
-      if (short && at > 0 && wordChar.test(folded[at - 1]!)) continue;
-      for (let k = origin[at]!; k < origin[at + token.length]!; k++) marked[k] = true;
+  return (body) => {
+    const { folded, origin } = fold(body);
+    const marked = new Uint8Array(body.length);
+    for (const token of tokens) {
+      const short = [...token].length < 3;
+      for (let at = folded.indexOf(token); at !== -1; at = folded.indexOf(token, at + 1)) {
+        if (short && at > 0 && wordChar.test(folded[at - 1]!)) continue;
+        const [from, to] = origin ? [origin[at]!, origin[at + token.length]!] : [at, at + token.length];
+        marked.fill(1, from, to);
+      }
     }
-  }
-  // Runs of marked and unmarked text, each escaped in one go.
-  let out = "";
-  for (let i = 0; i < body.length; ) {
-    let j = i + 1;
-    while (j < body.length && marked[j] === marked[i]) j++;
-    const text = escapeHtml(body.slice(i, j));
-    out += marked[i] ? `<em>${text}</em>` : text;
-    i = j;
-  }
-  return out;
+    // Runs of marked and unmarked text, each escaped in one go.
+    let out = "";
+    for (let i = 0; i < body.length; ) {
+      let j = i + 1;
+      while (j < body.length && marked[j] === marked[i]) j++;
+      const text = escapeHtml(body.slice(i, j));
+      out += marked[i] ? `<em>${text}</em>` : text;
+      i = j;
+    }
+    return out;
+  };
+}
+
+/** `highlighter(q)` applied to one body. */
+export function highlightBody(body: string, q: string): string {
+  return highlighter(q)(body);
 }
 
 const entities: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };

@@ -1,7 +1,7 @@
 import type { Deps } from "../../deps.ts";
 import { chatKey } from "../../../core/search/index.ts";
 import { decodeSearchCursor, encodeSearchCursor } from "../../common/cursor.ts";
-import { buildQuery, highlightBody, words } from "./query.ts";
+import { buildQuery, highlighter, words } from "./query.ts";
 
 type Source = { number: number; body: string; created_at: number };
 
@@ -21,13 +21,14 @@ export async function searchMessages(deps: Deps, opts: { appId: number; chat: nu
     track_total_hits: false,
   });
   const hits = result.hits.hits.slice(0, opts.limit);
+  const highlight = highlighter(opts.q);
   const data = hits.map((hit) => {
     const source = hit._source!;
     return {
       number: source.number,
       body: source.body,
       created_at: new Date(source.created_at).toISOString(),
-      highlight: highlightBody(source.body, opts.q),
+      highlight: highlight(source.body),
     };
   });
   const last = hits[hits.length - 1];
