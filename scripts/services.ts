@@ -81,7 +81,11 @@ async function ensureMariadb(): Promise<string> {
       ],
       join(dir, "stdout.log"),
     );
-    await waitFor("MariaDB", () => answers(host, port), 60_000, join(dir, "error.log"));
+    // Its TCP port accepts connections a moment before it is ready and its socket listens (root's
+    // statements below go over the socket): wait for a statement to run there.
+    const client = which("mariadb") ?? which("mysql")!;
+    const ready = () => run([client, "-uroot", `--socket=${socket}`, "-e", "SELECT 1"], { quiet: true }).then(() => true, () => false);
+    await waitFor("MariaDB", async () => (await answers(host, port)) && (await ready()), 60_000, join(dir, "error.log"));
     started = "started";
   }
   // Create the user and databases as root over a local socket; elsewhere they must exist already.

@@ -105,7 +105,8 @@ function start(port: number, databases: string[]) {
     ],
     join(dir, "stdout.log"),
   );
-  return waitFor("MariaDB replica", () => answers("127.0.0.1", port), 60_000, errorLog);
+  // Its TCP port answers a moment before its socket takes root's statements: wait for one to run.
+  return waitFor("MariaDB replica", async () => (await answers("127.0.0.1", port)) && (await sql(socket, "SELECT 1").then(() => true, () => false)), 60_000, errorLog);
 }
 
 /** Wipes the replica, copies the databases from a consistent snapshot and follows the primary from its GTID position. */
