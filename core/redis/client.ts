@@ -1,3 +1,4 @@
+import "../runtime/tracing-channel.ts";
 import Redis, { Cluster, type ChainableCommander, type RedisOptions } from "ioredis";
 import { defineScripts } from "./scripts.ts";
 
