@@ -13,7 +13,7 @@ import { createRedis } from "../core/redis/client.ts";
 import { backlogScenario } from "./backlog.ts";
 import { clusterScenarios, prepareCluster } from "./cluster.ts";
 import { commands, pidOfPort } from "./cpu.ts";
-import { createScenarios, echoWrk } from "./create.ts";
+import { createHalfRate, createScenarios, echoWrk } from "./create.ts";
 import { recreateDatabase } from "./database.ts";
 import { drainEverything, drainRounds, messageBody, queueMessages } from "./drains.ts";
 import { CLUSTER, cleanup, env, ES, LAG_RATE, log, N, READS_ONLY, root, ROUNDS, rss, SECONDS, spawn, stop, up } from "./harness.ts";
@@ -79,13 +79,16 @@ async function standalone(pids: Pids, echo: ReturnType<typeof spawn>) {
   // Chats 1–50 take the creates; 51 is the drained, searched and read chat (round 1), 52… the other drain rounds.
   for (let i = 0; i < 50 + ROUNDS; i++) await post(`/applications/${token}/chats`, { name: `chat ${i}` });
 
-  // 1. create: req/s, CPU per request, p99, beside the echo and the floor; p99 at half rate.
-  await createScenarios({ api, API, token, echo, redisPid: pids.redis });
+  // 1. create: req/s, CPU per request, p99, beside the echo and the floor.
+  const { medianRps } = await createScenarios({ api, API, token, echo, redisPid: pids.redis });
   const apiMemory = rss(api);
 
-  // 2. drains: what the creates queued first (unmeasured), then BENCH_MESSAGES per round.
+  // 2. drains: what the creates queued first (unmeasured); then p99 at half rate (create.ts says
+  // why after the drain); then BENCH_MESSAGES per drain round.
   const redis = new Redis(env.REDIS_URL!);
   const warm = await drainEverything(redis);
+  await createHalfRate({ API, token, medianRps });
+  await drainEverything(redis);
   const queuer = createRedis({ redisUrl: env.REDIS_URL!, redisClusterNodes: null }, { enableOfflineQueue: true });
   const drains = await drainRounds({ label: "", rounds: ROUNDS, messages: N, redis, redisPids: { redis: pids.redis }, pids, queue: (round) => queueMessages(queuer, token, 51 + round, N, messageBody) });
   await webhookScenarios({ post, redis, queuer, redisPids: { redis: pids.redis }, count: Math.min(N, 20_000) });
