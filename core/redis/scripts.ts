@@ -223,7 +223,8 @@ export const contracts = {
   releasePending: contract<{ token: string; chat?: number; persisted: { number: number; version: number }[] }, number>({
     file: "release_pending",
     keys: (k, i) => ({ overlay: i.chat === undefined ? k.pendingChats(i.token) : k.pending(i.token, i.chat) }),
-    args: (i) => ({ pairs: i.persisted.flatMap((p) => [p.number, p.version]) }),
+    // One argument, not two per number: a batch releases thousands, and each argument costs the client more than the script's parsing.
+    args: (i) => ({ persisted: i.persisted.map((p) => `${p.number}:${p.version}`).join(",") }),
     reply: Number,
   }),
 

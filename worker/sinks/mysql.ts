@@ -213,14 +213,14 @@ export function mysqlSink({ pool, redis, scripts, keys, replica }: { pool: Pool;
   /** The overlay entries now persisted (same or older version) leave Redis. */
   async function release(applied: { chats: ChatEvent[]; messages: MessageEvent[]; deletedChats: ChatEvent[] }) {
     const byOverlay = new Map<string, { token: string; chat?: number; persisted: { number: number; version: number }[] }>();
-    const add = (token: string, chat: number | undefined, number: number, version: number) => {
-      const key = chat === undefined ? keys.pendingChats(token) : keys.pending(token, chat);
-      const entry = byOverlay.get(key) ?? { token, chat, persisted: [] };
+    // Grouped by token and chat first: the overlay's key (with its hash tag) is then built once per chat, not per message.
+    const add = (group: string, token: string, chat: number | undefined, number: number, version: number) => {
+      let entry = byOverlay.get(group);
+      if (!entry) byOverlay.set(group, (entry = { token, chat, persisted: [] }));
       entry.persisted.push({ number, version });
-      byOverlay.set(key, entry);
     };
-    for (const e of applied.chats) add(e.token, undefined, e.chat, e.version);
-    for (const e of applied.messages) add(e.token, e.chat, e.number, e.version);
+    for (const e of applied.chats) add(e.token, e.token, undefined, e.chat, e.version);
+    for (const e of applied.messages) add(`${e.token}:${e.chat}`, e.token, e.chat, e.number, e.version);
     const pipeline = redis.pipeline();
     for (const input of byOverlay.values()) scripts.queue(pipeline, "releasePending", input);
     for (const e of applied.deletedChats) pipeline.del(keys.pending(e.token, e.chat));
