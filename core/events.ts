@@ -31,10 +31,30 @@ export class MalformedEventError extends Error {
   override name = "MalformedEventError";
 }
 
-/** Parses the field list of one stream entry. Throws MalformedEventError for anything unexpected. */
+/**
+ * The header field of an event as the scripts write it (_event.lua): one string instead of a field
+ * per value, since every sink reads and decodes every entry. The text follows as `b` or `nm`.
+ */
+export function eventHeader(e: { type: string; appId: number; token: string; chat?: number; number?: number; version?: number; createdAt?: number; updatedAt?: number; deletedAt?: number | null }): string {
+  return [e.type, e.appId, e.token, e.chat ?? "", e.number ?? "", e.version ?? "", e.createdAt ?? "", e.updatedAt ?? "", e.deletedAt ?? ""].join("|");
+}
+
+const HEADER = ["t", "a", "k", "c", "n", "v", "ts", "u", "d"] as const;
+
+/**
+ * Parses the field list of one stream entry: the header `h` with `b` or `nm`, or the field-per-value
+ * layout of earlier versions (entries queued before an upgrade, replayed dead letters). Throws
+ * MalformedEventError for anything unexpected.
+ */
 export function parseEvent(stream: string, id: string, fields: string[]): StreamEvent {
   const f: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+  if (f.h !== undefined) {
+    const parts = f.h.split("|");
+    if (parts.length !== HEADER.length) throw new MalformedEventError(`header of ${id} has ${parts.length} parts, not ${HEADER.length}`);
+    // An empty part is an absent value, as in the older layout.
+    HEADER.forEach((name, i) => (parts[i] === "" ? undefined : (f[name] = parts[i]!)));
+  }
   const type = f.t;
   const num = (key: string): number => {
     const value = Number(f[key]);

@@ -11,7 +11,6 @@ import { startReconciler } from "./reconcile.ts";
 import { mysqlSink } from "./sinks/mysql.ts";
 import { replicaWaiter } from "./sinks/replica.ts";
 import { searchSink } from "./sinks/search.ts";
-import { createElasticsearch } from "../core/search/client.ts";
 import { webhooksSink } from "./sinks/webhooks.ts";
 import { webhookDispatcher } from "./webhooks/dispatcher.ts";
 
@@ -27,7 +26,8 @@ const { pool } = createDb(config.databaseUrl, config.databasePoolSize);
 // DATABASE_READ_URL: the API reads a replica, so the MySQL sink releases overlay entries only once it has them.
 const readPool = config.databaseReadUrl ? createDb(config.databaseReadUrl, config.databasePoolSize).pool : undefined;
 
-const es = createElasticsearch(config.elasticsearchUrl);
+// Loading the Elasticsearch client costs ~130 ms of CPU: only a worker that feeds search pays it.
+const es = config.worker.sinks.includes("search") ? (await import("../core/search/client.ts")).createElasticsearch(config.elasticsearchUrl) : undefined;
 
 const scripts = scriptsFor(redis, keys, scriptSettings(config));
 // Sends what the webhooks sink queues, from every shard; also what other workers queued or left.
@@ -37,7 +37,7 @@ const dispatcher = config.worker.sinks.includes("webhooks")
 
 const sinks: Record<string, () => Sink<StreamEvent>> = {
   mysql: () => mysqlSink({ pool, redis, scripts, keys, replica: readPool && replicaWaiter(readPool, config.databaseReadWaitTimeoutMs) }),
-  search: () => searchSink({ es, redis, keys, index: config.searchIndex }),
+  search: () => searchSink({ es: es!, redis, keys, index: config.searchIndex }),
   webhooks: () => webhooksSink({ pool, scripts, keys, log, onQueued: () => dispatcher?.queued() }),
 };
 
@@ -83,7 +83,7 @@ async function stop(signal: string) {
   reconciler?.stop();
   await Promise.all([...consumers.map((c) => c.stop()), dispatcher?.stop()]);
   await running;
-  await Promise.allSettled([pool.end(), ...(readPool ? [readPool.end()] : []), redis.quit(), es.close()]);
+  await Promise.allSettled([pool.end(), ...(readPool ? [readPool.end()] : []), redis.quit(), es?.close()]);
   process.exit(0);
 }
 process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { newerState, parseEvent, MalformedEventError } from "../../core/events.ts";
+import { eventHeader, newerState, parseEvent, MalformedEventError } from "../../core/events.ts";
 import { fnv1a, keysFor, shardOf } from "../../core/keys.ts";
 import { decodeCursor, decodeSearchCursor, encodeCursor, encodeSearchCursor } from "../../server/common/cursor.ts";
 import { numberParam, redactPath, tokenParam } from "../../server/common/params.ts";
@@ -35,6 +35,21 @@ describe("events", () => {
     expect(() => parseEvent("s", "1-0", fields({ t: "nope" }))).toThrow(MalformedEventError);
     expect(() => parseEvent("s", "1-0", fields({ t: "message.created", n: "x", b: "hi" }))).toThrow(MalformedEventError);
     expect(() => parseEvent("s", "1-0", fields({ t: "message.created", n: "1" }))).toThrow(MalformedEventError);
+  });
+  test("the header layout the scripts write parses to the same events as the field-per-value layout", () => {
+    const header = (h: Parameters<typeof eventHeader>[0], text?: [string, string]) => ["h", eventHeader(h), ...(text ?? [])];
+    const base = { appId: 7, token: "tok", chat: 3, version: 100, createdAt: 1000, updatedAt: 1000 };
+    expect(parseEvent("s", "1-0", header({ type: "message.created", ...base, number: 5 }, ["b", "hi|there"]))).toEqual(parseEvent("s", "1-0", fields({ t: "message.created", n: "5", b: "hi|there" })));
+    expect(parseEvent("s", "1-0", header({ type: "chat.created", ...base }))).toEqual(parseEvent("s", "1-0", fields({ t: "chat.created" })));
+    expect(parseEvent("s", "1-0", header({ type: "chat.deleted", ...base, deletedAt: 2000 }, ["nm", "x"]))).toMatchObject({ type: "chat.deleted", name: "x", deletedAt: 2000, chat: 3 });
+    expect(parseEvent("s", "1-0", header({ type: "application.deleted", appId: 9, token: "tok" }))).toEqual({ type: "application.deleted", id: "1-0", stream: "s", appId: 9, token: "tok" });
+    // The exact string _event.lua builds for a create.
+    expect(parseEvent("s", "2-0", ["h", "message.created|7|tok|3|5|100|1000|1000|", "b", ""])).toMatchObject({ number: 5, body: "", deletedAt: null });
+  });
+  test("reject malformed headers", () => {
+    for (const h of ["", "message.created|7|tok|3|5|100|1000|1000", "message.created|7|tok|3|5|100|1000|1000||", "message.created|x|tok|3|5|100|1000|1000|", "message.created|7|tok|3||100|1000|1000|"]) {
+      expect(() => parseEvent("s", "1-0", ["h", h, "b", "hi"])).toThrow(MalformedEventError);
+    }
   });
   test("newer state: higher version wins, a tombstone is never lifted, order does not matter", () => {
     const live = (version: number) => ({ version, deletedAt: null as number | null });

@@ -18,7 +18,7 @@ async function overlay(tok: string, numbers: number[]) {
   for (const n of numbers) await redis.zadd(key, n, `${100 + n}|+body ${n}`);
   return key;
 }
-const left = async (key: string) => (await redis.zrange(key, 0, -1, "WITHSCORES")).filter((_, i) => i % 2 === 1).map(Number);
+const left = async (key: string) => (await redis.zrange(key, "0", "-1", "WITHSCORES")).filter((_, i) => i % 2 === 1).map(Number);
 
 test("consecutive numbers: entries persisted at their version leave, newer ones stay, runs split around them", async () => {
   const tok = token();

@@ -19,6 +19,7 @@
 -- @include _ratelimit.lua
 -- @include _overlay.lua
 -- @include _instance.lua
+-- @include _event.lua
 local app_id, rid, last_v = checked_app(KEYS[1], KEYS[7])
 if not app_id then return {'NOAPP'} end
 local allowed, _, wait = take_token(KEYS[6], ARGV[6])
@@ -34,7 +35,7 @@ if ARGV[2] == '1' then
 else
   overlay_add_new(KEYS[3], n, v, '~')
 end
-local fields = {'t', 'chat.created', 'a', app_id, 'k', ARGV[1], 'c', n, 'v', v, 'ts', ms, 'u', ms}
+local fields = {'h', event_header('chat.created', app_id, ARGV[1], n, nil, v, ms, ms)}
 if ARGV[2] == '1' then table.insert(fields, 'nm'); table.insert(fields, ARGV[3]) end
 redis.call('XADD', KEYS[2], '*', unpack(fields))
 remember(KEYS[4], ARGV[4], ARGV[5], n, v, ms)

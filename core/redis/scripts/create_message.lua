@@ -25,6 +25,7 @@
 -- @include _ratelimit.lua
 -- @include _overlay.lua
 -- @include _instance.lua
+-- @include _event.lua
 local app_id, rid, last_v = checked_app(KEYS[1], KEYS[10])
 if not app_id then return {'NOAPP'} end
 local allowed, _, wait = take_token(KEYS[7], ARGV[6])
@@ -42,8 +43,8 @@ if replay then return replay end
 local n = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 local v, ms = next_version(KEYS[1], last_v)
 overlay_add_new(KEYS[4], n, v, '+', ARGV[3])
-local id = redis.call('XADD', KEYS[3], '*', 't', 'message.created', 'a', app_id, 'k', ARGV[1],
-  'c', ARGV[2], 'n', n, 'v', v, 'ts', ms, 'u', ms, 'b', ARGV[3])
+local id = redis.call('XADD', KEYS[3], '*', 'h', event_header('message.created', app_id, ARGV[1], ARGV[2], n, v, ms, ms),
+  'b', ARGV[3])
 -- Only a watched chat pays for the JSON, its event log and the publish.
 if redis.call('EXISTS', KEYS[9]) == 1 then
   local json = cjson.encode({number = n, chat_number = tonumber(ARGV[2]), body = ARGV[3],

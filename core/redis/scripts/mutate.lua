@@ -22,6 +22,7 @@
 -- @include _clock.lua
 -- @include _overlay.lua
 -- @include _instance.lua
+-- @include _event.lua
 local app_id, rid, last_v = checked_app(KEYS[1], KEYS[8])
 if not app_id then return {'NOAPP'} end
 local kind, action, chat = ARGV[2], ARGV[3], ARGV[4]
@@ -55,18 +56,17 @@ end
 
 local v, ms = next_version(KEYS[1], last_v)
 local created = string.format('%.0f', state.created_at)
-local fields = {'t', kind .. '.' .. action, 'a', app_id, 'k', ARGV[1], 'c', chat, 'v', v, 'ts', created}
-if kind == 'message' then table.insert(fields, 'n'); table.insert(fields, number) end
+local deleted
 if action == 'updated' then
   if ARGV[6] == '1' then state[field] = ARGV[7] else state[field] = cjson.null end
   state.updated_at = tonumber(ms)
-  table.insert(fields, 'u'); table.insert(fields, ms)
 else
   -- A delete carries the entity as it was; the overlay keeps a tombstone until it is persisted.
-  table.insert(fields, 'u'); table.insert(fields, string.format('%.0f', state.updated_at))
-  table.insert(fields, 'd'); table.insert(fields, ms)
+  deleted = ms
   if kind == 'chat' then redis.call('HSET', KEYS[2], 'deleted', 1) end
 end
+local fields = {'h', event_header(kind .. '.' .. action, app_id, ARGV[1], chat, kind == 'message' and number or nil, v, created,
+  string.format('%.0f', state.updated_at), deleted)}
 local has_value = state[field] ~= nil and state[field] ~= cjson.null
 if has_value then
   table.insert(fields, kind == 'chat' and 'nm' or 'b'); table.insert(fields, state[field])
