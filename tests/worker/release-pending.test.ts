@@ -33,6 +33,17 @@ test("consecutive numbers: entries persisted at their version leave, newer ones 
   expect(await left(key)).toEqual([8]);
 });
 
+test("a long consecutive batch is read a window at a time: runs across and around window edges", async () => {
+  const tok = token();
+  const all = Array.from({ length: 1000 }, (_, i) => i + 1);
+  const key = await overlay(tok, all);
+  // Rewritten since their persisted version: entries at and beside the script's 256-entry windows.
+  const newer = new Set([1, 256, 257, 512, 513, 999]);
+  const persisted = all.map((n) => ({ number: n, version: newer.has(n) ? 100 + n - 1 : 100 + n }));
+  expect(await scripts.releasePending({ token: tok, chat: 1, persisted })).toBe(1000 - newer.size);
+  expect(await left(key)).toEqual([...newer]);
+});
+
 test("scattered numbers across a long overlay: each is looked up, nothing else is touched", async () => {
   const tok = token();
   const all = Array.from({ length: 300 }, (_, i) => i + 1);

@@ -4,9 +4,9 @@
 -- An entry is removed only when its version is not newer, so a write accepted after the persisted
 -- one stays visible until it is persisted too.
 -- Returns the number of entries removed.
--- A batch's numbers are mostly consecutive (a chat's new messages): then one range read finds every
--- entry and one ZREMRANGEBYSCORE per run of removable entries drops them, instead of a read and a
--- remove per number.
+-- A batch's numbers are mostly consecutive (a chat's new messages): then range reads find every entry
+-- (a window at a time, so a batch of long bodies never sits in the script's memory at once) and one
+-- ZREMRANGEBYSCORE per run of removable entries drops them, instead of a read and a remove per number.
 local version_of = function(entry) return tonumber(string.match(entry, '^(%d+)|')) end
 local persisted, count, lo, hi = {}, 0, nil, nil
 for n, v in string.gmatch(ARGV[1], '(%d+):(%d+)') do
@@ -18,25 +18,30 @@ for n, v in string.gmatch(ARGV[1], '(%d+):(%d+)') do
 end
 if count == 0 then return 0 end
 
+local WINDOW = 256
 local removed = 0
 if hi - lo + 1 <= 2 * count then
-  local entries = redis.call('ZRANGE', KEYS[1], lo, hi, 'BYSCORE', 'WITHSCORES')
   local first, last = nil, nil
   local function flush()
     if first then redis.call('ZREMRANGEBYSCORE', KEYS[1], first, last) end
     first = nil
   end
-  for i = 1, #entries, 2 do
-    local n = tonumber(entries[i + 1])
-    local v = persisted[n]
-    if v and version_of(entries[i]) <= v then
-      if not first then first = n end
-      last = n
-      removed = removed + 1
-    else
-      flush()
+  local from = lo
+  repeat
+    local entries = redis.call('ZRANGE', KEYS[1], from, hi, 'BYSCORE', 'LIMIT', 0, WINDOW, 'WITHSCORES')
+    for i = 1, #entries, 2 do
+      local n = tonumber(entries[i + 1])
+      local v = persisted[n]
+      if v and version_of(entries[i]) <= v then
+        if not first then first = n end
+        last = n
+        removed = removed + 1
+      else
+        flush()
+      end
+      from = '(' .. entries[i + 1]
     end
-  end
+  until #entries < 2 * WINDOW
   flush()
   return removed
 end
