@@ -40,49 +40,59 @@ export function eventHeader(e: { type: string; appId: number; token: string; cha
 }
 
 const HEADER = ["t", "a", "k", "c", "n", "v", "ts", "u", "d"] as const;
+/** Positions in HEADER. */
+const TYPE = 0, APP = 1, TOKEN = 2, CHAT = 3, NUMBER = 4, VERSION = 5, CREATED = 6, UPDATED = 7, DELETED = 8;
 
 /**
  * Parses the field list of one stream entry: the header `h` with `b` or `nm`, or the field-per-value
- * layout of earlier versions (entries queued before an upgrade, replayed dead letters). Throws
+ * layout of earlier versions (entries queued before an upgrade, replayed dead letters). Both become
+ * the header's list of values (undefined where absent), then pass the same checks. Throws
  * MalformedEventError for anything unexpected.
  */
 export function parseEvent(stream: string, id: string, fields: string[]): StreamEvent {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-  if (f.h !== undefined) {
-    const parts = f.h.split("|");
-    if (parts.length !== HEADER.length) throw new MalformedEventError(`header of ${id} has ${parts.length} parts, not ${HEADER.length}`);
-    // An empty part is an absent value, as in the older layout.
-    HEADER.forEach((name, i) => (parts[i] === "" ? undefined : (f[name] = parts[i]!)));
+  let header: string | undefined;
+  let body: string | undefined;
+  let name: string | undefined;
+  let older: Record<string, string> | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const key = fields[i]!;
+    const value = fields[i + 1]!;
+    if (key === "h") header = value;
+    else if (key === "b") body = value;
+    else if (key === "nm") name = value;
+    else (older ??= {})[key] = value;
   }
-  const type = f.t;
-  const num = (key: string): number => {
-    const value = Number(f[key]);
-    if (f[key] === undefined || !Number.isSafeInteger(value)) throw new MalformedEventError(`field ${key} of ${id} is not an integer`);
+  let values: (string | undefined)[];
+  if (header !== undefined) {
+    values = header.split("|");
+    if (values.length !== HEADER.length) throw new MalformedEventError(`header of ${id} has ${values.length} parts, not ${HEADER.length}`);
+  } else values = HEADER.map((key) => older?.[key]);
+  const num = (i: number): number => {
+    const text = values[i];
+    const value = Number(text);
+    // An empty part is an absent value, as in the older layout.
+    if (!text || !Number.isSafeInteger(value)) throw new MalformedEventError(`field ${HEADER[i]} of ${id} is not an integer`);
     return value;
   };
-  if (type === "application.deleted") return { type, id, stream, appId: num("a"), token: f.k ?? "" };
-  const base = {
-    id,
-    stream,
-    appId: num("a"),
-    token: f.k ?? "",
-    chat: num("c"),
-    version: num("v"),
-    createdAt: num("ts"),
-    updatedAt: num("u"),
-    deletedAt: f.d === undefined ? null : num("d"),
-  };
+  const type = values[TYPE];
+  const token = values[TOKEN] ?? "";
+  if (type === "application.deleted") return { type, id, stream, appId: num(APP), token };
+  const appId = num(APP);
+  const chat = num(CHAT);
+  const version = num(VERSION);
+  const createdAt = num(CREATED);
+  const updatedAt = num(UPDATED);
+  const deletedAt = values[DELETED] ? num(DELETED) : null;
   switch (type) {
     case "chat.created":
     case "chat.updated":
     case "chat.deleted":
-      return { ...base, type, name: f.nm ?? null };
+      return { type, id, stream, appId, token, chat, version, createdAt, updatedAt, deletedAt, name: name ?? null };
     case "message.created":
     case "message.updated":
     case "message.deleted":
-      if (f.b === undefined) throw new MalformedEventError(`message event ${id} has no body`);
-      return { ...base, type, number: num("n"), body: f.b };
+      if (body === undefined) throw new MalformedEventError(`message event ${id} has no body`);
+      return { type, id, stream, appId, token, chat, version, createdAt, updatedAt, deletedAt, number: num(NUMBER), body };
     default:
       throw new MalformedEventError(`unknown event type ${JSON.stringify(type)} in ${id}`);
   }

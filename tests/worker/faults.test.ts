@@ -76,6 +76,43 @@ describe("worker faults", () => {
     expect(hits[0].body).toBe(body(449));
   }, 180_000);
 
+  test("creates delivered again behind new ones, over several INSERT statements, are counted once", async () => {
+    // The sink writes a batch's creates with plain INSERTs and, when one row exists already (a
+    // redelivery), undoes them all and takes the locking path. Bodies of 10,000 characters put
+    // about 140 rows in one statement: the repeated creates land in the batch's second statement.
+    const token = (await call(base, "POST", "/applications", { name: "redelivered" })).json.token;
+    await call(base, "POST", `/applications/${token}/chats`, {});
+    const body = (i: number) => `${i} `.padEnd(8, "-") + "x".repeat(9_992);
+    const post = (from: number, count: number) =>
+      Promise.all(Array.from({ length: count }, (_, k) => call(base, "POST", `/applications/${token}/chats/1/messages`, { body: body(from + k) })));
+    const stream = keys.streamOf(token);
+    await pauseWorkers();
+    let first: [string, string[]][];
+    try {
+      const latest = ((await redisClient().xrevrange(stream, "+", "-", "COUNT", 1)) as [string, string[]][])[0]?.[0] ?? "0-0";
+      expect((await post(0, 150)).every((r) => r.status === 201)).toBe(true);
+      first = ((await redisClient().xrange(stream, `(${latest}`, "+")) as [string, string[]][]).filter(([, fields]) => fields.some((f) => f.startsWith("message.created|") && f.includes(`|${token}|1|`)));
+      expect(first.length).toBe(150);
+    } finally {
+      resumeWorkers();
+    }
+    await drained("mysql", 60_000);
+    await pauseWorkers();
+    try {
+      expect((await post(150, 150)).every((r) => r.status === 201)).toBe(true);
+      // The first 150 again, after the new ones: as a consumer that died before acknowledging would see them.
+      for (const [, fields] of first) await redisClient().xadd(stream, "*", ...fields);
+    } finally {
+      resumeWorkers();
+    }
+    await drained("mysql", 60_000);
+    const id = await appId(token);
+    const [persisted] = await rows<{ n: number; distinct_bodies: number }>("SELECT COUNT(*) n, COUNT(DISTINCT body) distinct_bodies FROM messages WHERE application_id = ? AND chat_number = 1", [id]);
+    expect({ n: Number(persisted?.n), distinct_bodies: Number(persisted?.distinct_bodies) }).toEqual({ n: 300, distinct_bodies: 300 });
+    const [chat] = await rows("SELECT messages_count FROM chats WHERE application_id = ? AND number = 1", [id]);
+    expect(chat?.messages_count).toBe(300);
+  }, 180_000);
+
   test("a malformed stream entry is dead-lettered, not retried forever", async () => {
     const id = await redisClient().xadd(keys.stream(0), "*", "t", "message.created", "a", "not-a-number");
     // Every group reads the entry and each gives up on it on its own: wait until all of them have.

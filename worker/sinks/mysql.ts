@@ -8,7 +8,7 @@
 import { and, eq, inArray, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
 import type { PoolConnection } from "mysql2/promise";
-import { applications, chats, messages } from "../../core/db/schema.ts";
+import { chats, messages } from "../../core/db/schema.ts";
 import type { Pool } from "../../core/db/client.ts";
 import { newerState, type ChatEvent, type MessageEvent, type StreamEvent } from "../../core/events.ts";
 import type { Keys } from "../../core/keys.ts";
@@ -17,22 +17,15 @@ import type { Scripts } from "../../core/redis/scripts.ts";
 import type { Sink } from "../consumer.ts";
 import { chunksByBytes, MAX_STATEMENT_BYTES, utf8Bound } from "./chunks.ts";
 import { isOutage } from "./errors.ts";
+import { chatRow, messageRow } from "./rows.ts";
 import { ReplicaBehind, type ReplicaWaiter } from "./replica.ts";
 
 type RowState = { version: number; deleted: boolean };
 const key2 = (a: number, c: number) => `${a}:${c}`;
 const key3 = (a: number, c: number, n: number) => `${a}:${c}:${n}`;
-const date = (ms: number | null) => (ms === null ? null : new Date(ms));
 
-function newest<E extends ChatEvent | MessageEvent>(events: E[], keyOf: (e: E) => string): Map<string, E> {
-  const out = new Map<string, E>();
-  for (const e of events) {
-    const k = keyOf(e);
-    const prev = out.get(k);
-    out.set(k, prev ? newerState(prev, e) : e);
-  }
-  return out;
-}
+/** One chat the batch touches: its newest state in the batch, if any, and the newest state of each of its messages. */
+type ChatGroup = { a: number; c: number; chat?: ChatEvent; messages: Map<number, MessageEvent> };
 
 /** +1 when a row becomes live, -1 when a live row is deleted, 0 otherwise. */
 function liveDelta(before: RowState | undefined, after: { deletedAt: number | null; version: number }): number {
@@ -69,6 +62,10 @@ const byParent = (count: number, rest: string) => Array.from({ length: count }, 
 const countChange = (column: string, delta: number) =>
   delta > 0 ? `${column} + ${Math.trunc(delta)}` : `${column} - LEAST(${column}, ${Math.trunc(-delta)})`;
 
+const ER_DUP_ENTRY = 1062;
+
+const messageChunks = (events: MessageEvent[]) => chunksByBytes(events, (e) => 150 + utf8Bound(e.body), MAX_STATEMENT_BYTES);
+
 /**
  * The steps of one batch, in one transaction on `conn`. Those run for every batch are plain SQL (one
  * statement each, whatever the batch holds); drizzle's query builder says the rare ones.
@@ -79,15 +76,15 @@ function batchSteps(conn: PoolConnection) {
     /** Applications still alive: events of one deleted meanwhile are dropped (its delete cleans up). */
     async liveApplications(appIds: number[]): Promise<Set<number>> {
       if (!appIds.length) return new Set();
-      const rows = await db.select({ id: applications.id }).from(applications).where(inArray(applications.id, appIds));
+      const [rows] = (await conn.query("SELECT id FROM applications WHERE id IN (?)", [appIds])) as unknown as [{ id: number }[]];
       return new Set(rows.map((r) => Number(r.id)));
     },
 
     /** Every chat the batch touches, locked, with its state before the batch. */
-    async lockChats(touched: [number, number][]): Promise<Map<string, RowState>> {
+    async lockChats(touched: ChatGroup[]): Promise<Map<string, RowState>> {
       const before = new Map<string, RowState>();
       if (!touched.length) return before;
-      const [rows] = (await conn.query(`SELECT application_id AS a, number AS c, version AS v, deleted_at IS NOT NULL AS d FROM chats WHERE ${byParent(touched.length, "number = ?")} FOR UPDATE`, touched.flat())) as unknown as [LockedRow[]];
+      const [rows] = (await conn.query(`SELECT application_id AS a, number AS c, version AS v, deleted_at IS NOT NULL AS d FROM chats WHERE ${byParent(touched.length, "number = ?")} FOR UPDATE`, touched.flatMap((g) => [g.a, g.c]))) as unknown as [LockedRow[]];
       for (const r of rows) before.set(key2(Number(r.a), Number(r.c)), { version: Number(r.v), deleted: !!Number(r.d) });
       return before;
     },
@@ -96,22 +93,14 @@ function batchSteps(conn: PoolConnection) {
     // column order (version before deleted_at and updated_at), but their meaning depends on their order.
     async upsertChats(events: ChatEvent[]): Promise<void> {
       if (!events.length) return;
-      const rows = events.map((e) => [e.appId, e.chat, e.name, 0, e.version, date(e.deletedAt), date(e.createdAt), date(e.updatedAt)]);
-      await conn.query(`INSERT INTO chats (application_id, number, name, messages_count, version, deleted_at, created_at, updated_at) VALUES ? ON DUPLICATE KEY UPDATE ${lastWriterWins("name")}`, [rows]);
+      await conn.query(`INSERT INTO chats (application_id, number, name, messages_count, version, deleted_at, created_at, updated_at) VALUES ${events.map(chatRow).join(",")} ON DUPLICATE KEY UPDATE ${lastWriterWins("name")}`);
     },
 
     /** The messages' rows before the batch, locked. */
-    async lockMessages(events: MessageEvent[]): Promise<Map<string, RowState>> {
-      const byChat = new Map<string, { a: number; c: number; numbers: number[] }>();
-      for (const e of events) {
-        const entry = byChat.get(key2(e.appId, e.chat)) ?? { a: e.appId, c: e.chat, numbers: [] };
-        entry.numbers.push(e.number);
-        byChat.set(key2(e.appId, e.chat), entry);
-      }
-      const chatsOf = [...byChat.values()];
+    async lockMessages(groups: { a: number; c: number; messages: MessageEvent[] }[]): Promise<Map<string, RowState>> {
       const [rows] = (await conn.query(
-        `SELECT application_id AS a, chat_number AS c, number AS n, version AS v, deleted_at IS NOT NULL AS d FROM messages WHERE ${byParent(chatsOf.length, "chat_number = ? AND number IN (?)")} FOR UPDATE`,
-        chatsOf.flatMap((x) => [x.a, x.c, x.numbers]),
+        `SELECT application_id AS a, chat_number AS c, number AS n, version AS v, deleted_at IS NOT NULL AS d FROM messages WHERE ${byParent(groups.length, "chat_number = ? AND number IN (?)")} FOR UPDATE`,
+        groups.flatMap((g) => [g.a, g.c, g.messages.map((e) => e.number)]),
       )) as unknown as [(LockedRow & { n: number })[]];
       const before = new Map<string, RowState>();
       for (const r of rows) before.set(key3(Number(r.a), Number(r.c), Number(r.n)), { version: Number(r.v), deleted: !!Number(r.d) });
@@ -119,9 +108,31 @@ function batchSteps(conn: PoolConnection) {
     },
 
     async upsertMessages(events: MessageEvent[]): Promise<void> {
-      for (const chunk of chunksByBytes(events, (e) => 100 + utf8Bound(e.body), MAX_STATEMENT_BYTES)) {
-        const rows = chunk.map((e) => [e.appId, e.chat, e.number, e.body, e.version, date(e.deletedAt), date(e.createdAt), date(e.updatedAt)]);
-        await conn.query(`INSERT INTO messages (application_id, chat_number, number, body, version, deleted_at, created_at, updated_at) VALUES ? ON DUPLICATE KEY UPDATE ${lastWriterWins("body")}`, [rows]);
+      for (const chunk of messageChunks(events)) {
+        await conn.query(`INSERT INTO messages (application_id, chat_number, number, body, version, deleted_at, created_at, updated_at) VALUES ${chunk.map(messageRow).join(",")} ON DUPLICATE KEY UPDATE ${lastWriterWins("body")}`);
+      }
+    },
+
+    /**
+     * Messages whose newest state is their create, written with a plain INSERT and no lock read: for
+     * a new row (the usual case) there is nothing to read. If one exists already (a redelivered batch,
+     * a second consumer), MySQL refuses the statement and this returns false having written nothing;
+     * the caller then takes the locking path for them. Concurrent inserts of one key wait for each
+     * other in InnoDB, so the refusal is certain, not a race.
+     */
+    async insertNew(events: MessageEvent[]): Promise<boolean> {
+      const chunks = messageChunks(events);
+      // One statement is atomic by itself; several need a savepoint to undo the earlier ones.
+      if (chunks.length > 1) await conn.query("SAVEPOINT new_messages");
+      try {
+        for (const chunk of chunks) {
+          await conn.query(`INSERT INTO messages (application_id, chat_number, number, body, version, deleted_at, created_at, updated_at) VALUES ${chunk.map(messageRow).join(",")}`);
+        }
+        return true;
+      } catch (error) {
+        if ((error as { errno?: number }).errno !== ER_DUP_ENTRY) throw error;
+        if (chunks.length > 1) await conn.query("ROLLBACK TO SAVEPOINT new_messages");
+        return false;
       }
     },
 
@@ -168,45 +179,70 @@ function batchSteps(conn: PoolConnection) {
 /** Applies one batch in one transaction; returns what was applied, for releasing the overlay. */
 async function apply(conn: PoolConnection, events: StreamEvent[]) {
   const step = batchSteps(conn);
-  const changes = events.filter((e): e is ChatEvent | MessageEvent => e.type !== "application.deleted");
-  const live = await step.liveApplications([...new Set(changes.map((e) => e.appId))]);
-  const chatEvents = newest(changes.filter((e): e is ChatEvent => e.type.startsWith("chat.") && live.has(e.appId)), (e) => key2(e.appId, e.chat));
-  const messageEvents = newest(changes.filter((e): e is MessageEvent => e.type.startsWith("message.") && live.has(e.appId)), (e) => key3(e.appId, e.chat, e.number));
+  const appIds = new Set<number>();
+  const deletedApps: number[] = [];
+  for (const e of events) {
+    if (e.type === "application.deleted") deletedApps.push(e.appId);
+    else appIds.add(e.appId);
+  }
+  const live = await step.liveApplications([...appIds]);
 
-  const touched = new Map<string, [number, number]>();
-  for (const e of [...chatEvents.values(), ...messageEvents.values()]) touched.set(key2(e.appId, e.chat), [e.appId, e.chat]);
-  const chatsBefore = await step.lockChats([...touched.values()]);
+  // The newest state of each chat and message, by chat. Events of deleted applications are dropped (their delete cleans up).
+  const groups = new Map<string, ChatGroup>();
+  for (const e of events) {
+    if (e.type === "application.deleted" || !live.has(e.appId)) continue;
+    const k = key2(e.appId, e.chat);
+    let group = groups.get(k);
+    if (!group) groups.set(k, (group = { a: e.appId, c: e.chat, messages: new Map() }));
+    if ("number" in e) {
+      const prev = group.messages.get(e.number);
+      group.messages.set(e.number, prev ? newerState(prev, e) : e);
+    } else group.chat = group.chat ? newerState(group.chat, e) : e;
+  }
+  const chatsBefore = await step.lockChats([...groups.values()]);
 
   // Chats: the applications' counts move by the chats that became live or were deleted.
+  const chatEvents: ChatEvent[] = [];
   const appDeltas = new Map<number, number>();
-  for (const [k, e] of chatEvents) {
-    const delta = liveDelta(chatsBefore.get(k), e);
-    if (delta) appDeltas.set(e.appId, (appDeltas.get(e.appId) ?? 0) + delta);
+  for (const [k, g] of groups) {
+    if (!g.chat) continue;
+    chatEvents.push(g.chat);
+    const delta = liveDelta(chatsBefore.get(k), g.chat);
+    if (delta) appDeltas.set(g.a, (appDeltas.get(g.a) ?? 0) + delta);
   }
-  await step.upsertChats([...chatEvents.values()]);
-  const deletedChats = [...chatEvents.values()].filter((e) => e.deletedAt !== null);
+  await step.upsertChats(chatEvents);
+  const deletedChats = chatEvents.filter((e) => e.deletedAt !== null);
 
   // Messages of deleted chats are dropped; the rest move their chat's count by what they changed.
-  const chatDeleted = (a: number, c: number) => chatsBefore.get(key2(a, c))?.deleted || chatEvents.get(key2(a, c))?.deletedAt != null;
-  const messages = [...messageEvents.values()].filter((e) => !chatDeleted(e.appId, e.chat));
-  const chatDeltas = new Map<string, ChatDelta>();
-  if (messages.length) {
-    const before = await step.lockMessages(messages);
-    for (const e of messages) {
-      const entry = chatDeltas.get(key2(e.appId, e.chat)) ?? { a: e.appId, c: e.chat, delta: 0, ts: e.createdAt };
-      entry.delta += liveDelta(before.get(key3(e.appId, e.chat, e.number)), e);
-      entry.ts = Math.min(entry.ts, e.createdAt);
-      chatDeltas.set(key2(e.appId, e.chat), entry);
-    }
-    await step.upsertMessages(messages);
+  const released: MessageEvent[] = [];
+  const created: MessageEvent[] = [];
+  const kept: { g: ChatGroup; messages: MessageEvent[]; created: MessageEvent[] }[] = [];
+  for (const [k, g] of groups) {
+    if (!g.messages.size) continue;
+    const messages = [...g.messages.values()];
+    released.push(...messages);
+    if (chatsBefore.get(k)?.deleted || (g.chat && g.chat.deletedAt !== null)) continue;
+    const mine = messages.filter((e) => e.type === "message.created");
+    created.push(...mine);
+    kept.push({ g, messages, created: mine });
   }
-  await step.placeholders([...chatDeltas.values()].filter((d) => !chatsBefore.has(key2(d.a, d.c)) && !chatEvents.has(key2(d.a, d.c))));
-  await step.moveCounts([...chatDeltas.values()], appDeltas);
-  await step.removeDeleted(
-    deletedChats.map((e) => [e.appId, e.chat]),
-    events.filter((e) => e.type === "application.deleted").map((e) => e.appId),
-  );
-  return { chats: [...chatEvents.values()], messages: [...messageEvents.values()], deletedChats };
+  const createdAreNew = created.length > 0 && (await step.insertNew(created));
+  const locking = kept.map((x) => ({ a: x.g.a, c: x.g.c, messages: createdAreNew ? x.messages.filter((e) => e.type !== "message.created") : x.messages })).filter((x) => x.messages.length);
+  const before = locking.length ? await step.lockMessages(locking) : new Map<string, RowState>();
+  const chatDeltas: ChatDelta[] = [];
+  for (const { g, messages } of kept) {
+    const d: ChatDelta = { a: g.a, c: g.c, delta: 0, ts: messages[0]!.createdAt };
+    for (const e of messages) {
+      d.delta += liveDelta(createdAreNew && e.type === "message.created" ? undefined : before.get(key3(e.appId, e.chat, e.number)), e);
+      if (e.createdAt < d.ts) d.ts = e.createdAt;
+    }
+    chatDeltas.push(d);
+  }
+  if (locking.length) await step.upsertMessages(locking.flatMap((x) => x.messages));
+  await step.placeholders(chatDeltas.filter((d) => !chatsBefore.has(key2(d.a, d.c)) && !groups.get(key2(d.a, d.c))!.chat));
+  await step.moveCounts(chatDeltas, appDeltas);
+  await step.removeDeleted(deletedChats.map((e) => [e.appId, e.chat]), deletedApps);
+  return { chats: chatEvents, messages: released, deletedChats };
 }
 
 export function mysqlSink({ pool, redis, scripts, keys, replica }: { pool: Pool; redis: RedisClient; scripts: Scripts; keys: Keys; replica?: ReplicaWaiter }): Sink<StreamEvent> {

@@ -1,0 +1,26 @@
+/**
+ * The SQL text of the rows the MySQL sink writes, built directly: numbers and times are ours (whole
+ * numbers checked by parseEvent, times formatted here), so only the text needs mysql2's escaping. Per
+ * message that costs about a third of passing the values as parameters, which escapes each one by type.
+ */
+import { escape } from "mysql2/promise";
+import type { ChatEvent, MessageEvent } from "../../core/events.ts";
+
+/** A DATETIME(3) literal for a UTC time in epoch milliseconds, as mysql2 writes one with `timezone: "Z"`. */
+export function datetimeLiteral(ms: number | null): string {
+  if (ms === null) return "NULL";
+  const iso = new Date(ms).toISOString(); // throws RangeError for a time no Date holds: the entry is dead-lettered
+  return `'${iso.slice(0, 10)} ${iso.slice(11, 23)}'`;
+}
+
+/** `(application_id, chat_number, number, body, version, deleted_at, created_at, updated_at)` */
+export function messageRow(e: MessageEvent): string {
+  const created = datetimeLiteral(e.createdAt);
+  const updated = e.updatedAt === e.createdAt ? created : datetimeLiteral(e.updatedAt);
+  return `(${e.appId},${e.chat},${e.number},${escape(e.body)},${e.version},${datetimeLiteral(e.deletedAt)},${created},${updated})`;
+}
+
+/** `(application_id, number, name, messages_count, version, deleted_at, created_at, updated_at)` */
+export function chatRow(e: ChatEvent): string {
+  return `(${e.appId},${e.chat},${e.name === null ? "NULL" : escape(e.name)},0,${e.version},${datetimeLiteral(e.deletedAt)},${datetimeLiteral(e.createdAt)},${datetimeLiteral(e.updatedAt)})`;
+}
