@@ -13,7 +13,7 @@ import { execAll, type RedisClient } from "../core/redis/client.ts";
 import { contracts, scriptsFor } from "../core/redis/scripts.ts";
 import { indexMappings, indexSettings } from "../core/search/index.ts";
 import { meter, perOp, sum, type Pids } from "./cpu.ts";
-import { ES, env, log, rss, spawn, stop } from "./harness.ts";
+import { ES, env, log, rss, spawn, spawnReady, stop } from "./harness.ts";
 import { rotated } from "./rounds.ts";
 import { streamState, waitDrained } from "./streams.ts";
 import { addRoundsRow } from "./table.ts";
@@ -37,11 +37,15 @@ export async function queueMessages(redis: RedisClient, token: string, chat: num
 
 type DrainOptions = { redis: Redis | Cluster; env?: Record<string, string>; sink: Pids; redisPids: Pids };
 
-/** One worker with one sink drains everything its group has left; CPU of the worker and of `sink` and `redisPids` over the drain, start-up included. */
+/**
+ * One worker with one sink drains everything its group has left; CPU of the worker and of `sink` and
+ * `redisPids`, and the time, from the worker's "worker started" line (its modules loaded, its first
+ * read sent) to the drained stream, as the raw baselines are measured once connected.
+ */
 export async function drain(group: "mysql" | "search", opts: DrainOptions) {
   const events = (await streamState(opts.redis, group)).remaining;
+  const worker = await spawnReady("worker/main.ts", { ...opts.env, WORKER_SINKS: group, WORKER_NAME: `bench-${group}`, LOG_LEVEL: "info" }, "\"worker started\"");
   const started = performance.now();
-  const worker = spawn("worker/main.ts", { ...opts.env, WORKER_SINKS: group, WORKER_NAME: `bench-${group}` });
   const cpu = meter({ worker: worker.pid, ...opts.sink, ...opts.redisPids });
   await waitDrained(opts.redis, [group]);
   const seconds = (performance.now() - started) / 1000;

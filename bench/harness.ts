@@ -60,6 +60,30 @@ export function spawn(entry: string, extra: Record<string, string> = {}) {
   return proc;
 }
 
+/**
+ * Starts a process and resolves once a line of its output (the JSON logs on stdout) contains
+ * `readyText`: what it costs to start (loading modules, connecting) then stays out of a measurement
+ * begun here, as the baselines' own start-up does. The rest of its output is read and dropped.
+ */
+export async function spawnReady(entry: string, extra: Record<string, string>, readyText: string, timeoutMs = 30_000): Promise<Subprocess> {
+  const proc = Bun.spawn(["bun", join(root, entry)], { cwd: root, env: { ...env, ...extra }, stdout: "pipe", stderr: "inherit" });
+  children.add(proc);
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  const deadline = Date.now() + timeoutMs;
+  while (!seen.includes(readyText)) {
+    const timer = new Promise<"timeout">((done) => setTimeout(() => done("timeout"), Math.max(0, deadline - Date.now())));
+    const chunk = await Promise.race([reader.read(), timer]);
+    if (chunk === "timeout" || chunk.done) throw new Error(`${entry} did not log "${readyText}" within ${timeoutMs} ms`);
+    seen = (seen + decoder.decode(chunk.value, { stream: true })).slice(-4096);
+  }
+  void (async () => {
+    while (!(await reader.read().catch(() => ({ done: true }))).done);
+  })();
+  return proc;
+}
+
 /** Waits until `url` answers below 500 (10 s at most). */
 export async function up(url: string) {
   for (let i = 0; i < 200; i++) {

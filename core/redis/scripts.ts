@@ -224,7 +224,11 @@ export const contracts = {
     file: "release_pending",
     keys: (k, i) => ({ overlay: i.chat === undefined ? k.pendingChats(i.token) : k.pending(i.token, i.chat) }),
     // One argument, not two per number: a batch releases thousands, and each argument costs the client more than the script's parsing.
-    args: (i) => ({ persisted: i.persisted.map((p) => `${p.number}:${p.version}`).join(",") }),
+    args: (i) => {
+      let persisted = "";
+      for (const p of i.persisted) persisted += persisted ? `,${p.number}:${p.version}` : `${p.number}:${p.version}`;
+      return { persisted };
+    },
     reply: Number,
   }),
 

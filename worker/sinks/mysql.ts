@@ -214,13 +214,13 @@ async function apply(conn: PoolConnection, events: StreamEvent[]) {
   const deletedChats = chatEvents.filter((e) => e.deletedAt !== null);
 
   // Messages of deleted chats are dropped; the rest move their chat's count by what they changed.
-  const released: MessageEvent[] = [];
+  const released: MessageEvent[][] = [];
   const created: MessageEvent[] = [];
   const kept: { g: ChatGroup; messages: MessageEvent[]; created: MessageEvent[] }[] = [];
   for (const [k, g] of groups) {
     if (!g.messages.size) continue;
     const messages = [...g.messages.values()];
-    released.push(...messages);
+    released.push(messages);
     if (chatsBefore.get(k)?.deleted || (g.chat && g.chat.deletedAt !== null)) continue;
     const mine = messages.filter((e) => e.type === "message.created");
     created.push(...mine);
@@ -242,23 +242,22 @@ async function apply(conn: PoolConnection, events: StreamEvent[]) {
   await step.placeholders(chatDeltas.filter((d) => !chatsBefore.has(key2(d.a, d.c)) && !groups.get(key2(d.a, d.c))!.chat));
   await step.moveCounts(chatDeltas, appDeltas);
   await step.removeDeleted(deletedChats.map((e) => [e.appId, e.chat]), deletedApps);
-  return { chats: chatEvents, messages: released, deletedChats };
+  return { chats: chatEvents, messagesByChat: released, deletedChats };
 }
 
 export function mysqlSink({ pool, redis, scripts, keys, replica }: { pool: Pool; redis: RedisClient; scripts: Scripts; keys: Keys; replica?: ReplicaWaiter }): Sink<StreamEvent> {
-  /** The overlay entries now persisted (same or older version) leave Redis. */
-  async function release(applied: { chats: ChatEvent[]; messages: MessageEvent[]; deletedChats: ChatEvent[] }) {
-    const byOverlay = new Map<string, { token: string; chat?: number; persisted: { number: number; version: number }[] }>();
-    // Grouped by token and chat first: the overlay's key (with its hash tag) is then built once per chat, not per message.
-    const add = (group: string, token: string, chat: number | undefined, number: number, version: number) => {
-      let entry = byOverlay.get(group);
-      if (!entry) byOverlay.set(group, (entry = { token, chat, persisted: [] }));
-      entry.persisted.push({ number, version });
-    };
-    for (const e of applied.chats) add(e.token, e.token, undefined, e.chat, e.version);
-    for (const e of applied.messages) add(`${e.token}:${e.chat}`, e.token, e.chat, e.number, e.version);
+  /** The overlay entries now persisted (same or older version) leave Redis: one script call per chat, one for the application's chats. */
+  async function release(applied: { chats: ChatEvent[]; messagesByChat: MessageEvent[][]; deletedChats: ChatEvent[] }) {
     const pipeline = redis.pipeline();
-    for (const input of byOverlay.values()) scripts.queue(pipeline, "releasePending", input);
+    const chatsByToken = new Map<string, { number: number; version: number }[]>();
+    for (const e of applied.chats) {
+      const list = chatsByToken.get(e.token);
+      const persisted = { number: e.chat, version: e.version };
+      if (list) list.push(persisted);
+      else chatsByToken.set(e.token, [persisted]);
+    }
+    for (const [token, persisted] of chatsByToken) scripts.queue(pipeline, "releasePending", { token, persisted });
+    for (const messages of applied.messagesByChat) scripts.queue(pipeline, "releasePending", { token: messages[0]!.token, chat: messages[0]!.chat, persisted: messages });
     for (const e of applied.deletedChats) pipeline.del(keys.pending(e.token, e.chat));
     await execAll(pipeline);
   }
