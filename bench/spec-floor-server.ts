@@ -23,7 +23,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
 local n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[3], n, ms .. '|' .. ARGV[3])
+redis.call('ZADD', KEYS[3], n, n .. '|' .. ms .. '|' .. ARGV[3])
 local id = redis.call('XADD', KEYS[2], '*', 'h', ARGV[1] .. '|' .. ARGV[2] .. '|' .. n .. '|' .. ms, 'b', ARGV[3])
 if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('PUBLISH', KEYS[4], id .. '|' .. ARGV[3]) end
 return {n, ms}`,
