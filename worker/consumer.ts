@@ -70,6 +70,8 @@ export class StreamConsumer<T> {
   /** When the entries in hand were read, or last claimed again while their batch was retried. */
   private heldSince = 0;
   private blockedRead: Promise<unknown> | undefined;
+  /** The next batch, read while the sink applies a full one (a backlog): reading and decoding it overlap the sink's writes. */
+  private ahead: Promise<Entry[] | { failed: unknown }> | undefined;
   private blockingId: number | undefined;
   private stopped: Promise<void> | undefined;
 
@@ -105,6 +107,7 @@ export class StreamConsumer<T> {
           }
           await this.keepHold();
           this.inHand = await this.process(this.inHand);
+          await this.takeAhead();
           continue;
         }
         if (this.stopping) break;
@@ -137,6 +140,25 @@ export class StreamConsumer<T> {
     return this.read(">", true);
   }
 
+  /**
+   * What was read ahead joins the entries in hand (after a failed batch, it is retried with them). A
+   * read ahead that failed may have left entries pending here: they are read first.
+   */
+  private async takeAhead(): Promise<void> {
+    const ahead = this.ahead;
+    if (!ahead) return;
+    this.ahead = undefined;
+    const more = await ahead;
+    if (!Array.isArray(more)) {
+      this.o.log.warn("read ahead failed", { group: this.o.sink.group, err: more.failed });
+      this.readOwnPending = true;
+      return;
+    }
+    if (!more.length) return;
+    if (!this.inHand.length) this.heldSince = Date.now();
+    this.inHand = this.inHand.concat(more);
+  }
+
   private async read(id: string, block: boolean): Promise<Entry[]> {
     const { streams, sink, consumer, batchSize, blockMs, log } = this.o;
     const args: (string | number)[] = ["GROUP", sink.group, consumer, "COUNT", batchSize];
@@ -161,7 +183,7 @@ export class StreamConsumer<T> {
       return flatten((await Promise.race([reading, timeout])) as Raw);
     } finally {
       clearTimeout(timer);
-      this.blockedRead = undefined;
+      if (block) this.blockedRead = undefined;
     }
   }
 
@@ -239,6 +261,13 @@ export class StreamConsumer<T> {
       }
     }
     if (!good.length) return [];
+    // A full batch means more is waiting: read it now. Never while stopping, nor while a batch is
+    // being retried (the entries in hand would grow by a batch per retry), nor under
+    // REDIS_WAIT_REPLICAS, whose check is made per batch before the sink sees it.
+    if (entries.length >= this.o.batchSize && !this.ahead && !this.stopping && this.failures === 0 && !this.o.replicas?.count) {
+      // Settled at once, so that its failure is never an unhandled rejection while the sink works.
+      this.ahead = this.read(">", false).catch((failed: unknown) => ({ failed }));
+    }
     try {
       await this.o.sink.handle(items);
       await this.ack(good);
