@@ -1,7 +1,8 @@
 /**
  * The MySQL sink: one transaction per batch. Rows are upserted last-writer-wins by version, a
- * tombstone (deleted_at) is never lifted, and the counts move by what the batch changed (read with
- * FOR UPDATE first), so a redelivered batch changes nothing twice. After the commit, the pending
+ * tombstone (deleted_at) is never lifted, and the counts move by what the batch changed (the rows
+ * read with FOR UPDATE first, or, for creates, inserted by a plain INSERT that fails if a row exists),
+ * so a redelivered batch changes nothing twice. After the commit, the pending
  * overlay entries that are now persisted leave Redis; with DATABASE_READ_URL, only once the replica
  * the API reads has applied the commit too (./replica.ts), deletes and tombstones included.
  */
@@ -216,15 +217,14 @@ async function apply(conn: PoolConnection, events: StreamEvent[]) {
   // Messages of deleted chats are dropped; the rest move their chat's count by what they changed.
   const released: MessageEvent[][] = [];
   const created: MessageEvent[] = [];
-  const kept: { g: ChatGroup; messages: MessageEvent[]; created: MessageEvent[] }[] = [];
+  const kept: { g: ChatGroup; messages: MessageEvent[] }[] = [];
   for (const [k, g] of groups) {
     if (!g.messages.size) continue;
     const messages = [...g.messages.values()];
     released.push(messages);
     if (chatsBefore.get(k)?.deleted || (g.chat && g.chat.deletedAt !== null)) continue;
-    const mine = messages.filter((e) => e.type === "message.created");
-    created.push(...mine);
-    kept.push({ g, messages, created: mine });
+    for (const e of messages) if (e.type === "message.created") created.push(e);
+    kept.push({ g, messages });
   }
   const createdAreNew = created.length > 0 && (await step.insertNew(created));
   const locking = kept.map((x) => ({ a: x.g.a, c: x.g.c, messages: createdAreNew ? x.messages.filter((e) => e.type !== "message.created") : x.messages })).filter((x) => x.messages.length);
