@@ -117,7 +117,7 @@ export async function clusterScenarios(ctx: { echo: () => Promise<WrkFigures>; p
   const seeds = CLUSTER_NODES.split(",").map((hp) => ({ host: hp.split(":")[0]!, port: Number(hp.split(":")[1]) }));
   const redis = new Cluster(seeds, { redisOptions: { protocol: 2 }, scaleReads: "master" });
   const queuer = createRedis({ redisUrl: "", redisClusterNodes: seeds }, { enableOfflineQueue: true });
-  const leftover = { mysql: (await streamState(redis, "mysql")).remaining, search: (await streamState(redis, "search")).remaining };
+  const leftover = { mysql: (await streamState(redis, "mysql", undefined, true)).remaining, search: (await streamState(redis, "search", undefined, true)).remaining };
   if (leftover.mysql || leftover.search) log(`warning: the cluster's streams already hold entries not yet consumed (mysql ${leftover.mysql}, search ${leftover.search}): drained, unmeasured, before the drain rounds`);
   const chats = 50 + ROUNDS;
   try {

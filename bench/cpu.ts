@@ -19,6 +19,24 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/**
+ * The share of the whole machine's CPU time (every core) spent busy between two readings of
+ * /proc/stat: `machineBusy()` starts, the returned function ends, 0..1.
+ */
+export function machineBusy(): () => number {
+  const read = () => {
+    const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { total, idle: ticks[3]! + ticks[4]! };
+  };
+  const before = read();
+  return () => {
+    const after = read();
+    const total = after.total - before.total;
+    return total > 0 ? 1 - (after.idle - before.idle) / total : NaN;
+  };
+}
+
 /** Named processes to meter; a name without a pid (not found) makes its sums NaN. */
 export type Pids = Record<string, number | undefined>;
 

@@ -9,7 +9,7 @@
 import type { Subprocess } from "bun";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { meter, perOp, sum } from "./cpu.ts";
+import { machineBusy, meter, perOp, sum } from "./cpu.ts";
 import { env, log, ROUNDS, SECONDS, spawn, stop, up } from "./harness.ts";
 import { openLoop, wrk } from "./load.ts";
 import { inRounds, median } from "./rounds.ts";
@@ -116,7 +116,7 @@ async function freshAof(redis: Redis) {
  * 116–575 ms. The AOF is rewritten just before the run (freshAof); rewrites and forks during the
  * run are in the row's detail.
  */
-export async function createHalfRate(o: { API: string; token: string; medianRps: number }) {
+export async function createHalfRate(o: { API: string; token: string; medianRps: number; pids: { api: number; redis: number | undefined } }) {
   const redis = new Redis(env.REDIS_URL!);
   log("rewriting the AOF before the constant-rate run");
   await freshAof(redis);
@@ -124,12 +124,20 @@ export async function createHalfRate(o: { API: string; token: string; medianRps:
   log(`create message at a constant ${rate}/s`);
   const body = JSON.stringify({ body: "constant rate message with a few words" });
   const before = await persistence(redis);
+  // What the API and Redis spend per create at this rate, and how busy the machine is (the load generator included).
+  const cpu = meter(o.pids);
+  const busy = machineBusy();
   const atHalf = await openLoop(`${o.API}/applications/${o.token}/chats/`, "/messages", rate, Math.min(SECONDS, 8), body, log);
+  const used = cpu.stop();
+  const machine = busy();
   const after = await persistence(redis);
+  const creates = atHalf.sent - atHalf.non2xx - atHalf.failed;
+  const cpuPerCreate = { api: perOp(used.api!, creates), redis: perOp(used.redis!, creates) };
+  log(`create at ${rate}/s: API ${cpuPerCreate.api.toFixed(1)} + Redis ${cpuPerCreate.redis.toFixed(1)} µs of CPU per create, the machine ${Math.round(machine * 100)} % busy`);
   redis.disconnect();
   const echoHalf = await openLoop("http://127.0.0.1:3900/echo/", "", rate, Math.min(SECONDS, 8), body, log);
   if (atHalf.non2xx || atHalf.failed) log(`warning: create at ${rate}/s: ${atHalf.non2xx} non-2xx, ${atHalf.failed} failed`);
   const redisDuringRun = { aofRewrites: after.aofRewrites - before.aofRewrites, forks: after.forks - before.forks, latestForkUs: after.latestForkUs, aofBytesBefore: before.aofBytes, aofBytesAfter: after.aofBytes };
   if (redisDuringRun.forks) log(`note: Redis forked ${redisDuringRun.forks} time(s) during the constant-rate run (AOF rewrite)`);
-  addRow(`create p99 at ${Math.round(atHalf.achieved)}/s (ms)`, atHalf.p99, echoHalf.p99, "≤ 5 ms", atHalf.p99 <= 5 && !atHalf.failed, "ms", { ours: atHalf, echo: echoHalf, redisDuringRun });
+  addRow(`create p99 at ${Math.round(atHalf.achieved)}/s (ms)`, atHalf.p99, echoHalf.p99, "≤ 5 ms", atHalf.p99 <= 5 && !atHalf.failed, "ms", { ours: atHalf, echo: echoHalf, redisDuringRun, cpuPerCreate, machineBusy: machine });
 }

@@ -43,7 +43,7 @@ type DrainOptions = { redis: Redis | Cluster; env?: Record<string, string>; sink
  * read sent) to the drained stream, as the raw baselines are measured once connected.
  */
 export async function drain(group: "mysql" | "search", opts: DrainOptions) {
-  const events = (await streamState(opts.redis, group)).remaining;
+  const events = (await streamState(opts.redis, group, undefined, true)).remaining;
   const worker = await spawnReady("worker/main.ts", { ...opts.env, WORKER_SINKS: group, WORKER_NAME: `bench-${group}`, LOG_LEVEL: "info" }, "\"worker started\"");
   const started = performance.now();
   const cpu = meter({ worker: worker.pid, ...opts.sink, ...opts.redisPids });

@@ -87,7 +87,7 @@ async function standalone(pids: Pids, echo: ReturnType<typeof spawn>) {
   // why after the drain); then BENCH_MESSAGES per drain round.
   const redis = new Redis(env.REDIS_URL!);
   const warm = await drainEverything(redis);
-  await createHalfRate({ API, token, medianRps });
+  await createHalfRate({ API, token, medianRps, pids: { api: api.pid, redis: pids.redis } });
   await drainEverything(redis);
   const queuer = createRedis({ redisUrl: env.REDIS_URL!, redisClusterNodes: null }, { enableOfflineQueue: true });
   const drains = await drainRounds({ label: "", rounds: ROUNDS, messages: N, redis, redisPids: { redis: pids.redis }, pids, queue: (round) => queueMessages(queuer, token, 51 + round, N, messageBody) });
