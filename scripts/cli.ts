@@ -19,6 +19,7 @@ import { scriptSettings, scriptsFor } from "../core/redis/scripts.ts";
 import { createElasticsearch } from "../core/search/client.ts";
 import { chatKey, documentId, ensureSearchIndex } from "../core/search/index.ts";
 import { reconcileCounts } from "../worker/reconcile.ts";
+import { chunksByBytes, MAX_STATEMENT_BYTES, utf8Bound } from "../worker/sinks/chunks.ts";
 
 type Config = ReturnType<typeof loadConfig>;
 
@@ -218,7 +219,8 @@ function progress(done: number, total: number, label: string) {
 /** Indexes every live message with its MySQL version (newer documents win), then deletes orphans. */
 async function reindex(config: Config, batch: number) {
   const { pool } = createDb(config.databaseUrl, 2);
-  const es = createElasticsearch(config.elasticsearchUrl);
+  // A page of long bodies is minutes of analysis on a loaded machine; nothing waits on this command.
+  const es = createElasticsearch(config.elasticsearchUrl, 120_000);
   const index = config.searchIndex;
   try {
     // A lost index is created as migrate would (mappings, SEARCH_SHARDS, SEARCH_REPLICAS), never by a bulk write.
@@ -235,16 +237,19 @@ async function reindex(config: Config, batch: number) {
         [...after, batch],
       )) as unknown as [{ a: number; c: number; n: number; body: string; v: number; ts: number }[]];
       if (!rows.length) break;
-      const operations = rows.flatMap((r) => [
-        { index: { _index: index, _id: documentId(r.a, r.c, r.n), routing: chatKey(r.a, r.c), version: Number(r.v), version_type: "external" } },
-        { app: Number(r.a), chat: chatKey(r.a, r.c), number: r.n, body: r.body, created_at: Math.round(Number(r.ts)) },
-      ]);
-      const result = await es.bulk({ operations: operations as never, require_alias: true });
-      const failed = result.items.filter((item) => {
-        const status = Object.values(item)[0]!.status;
-        return status >= 300 && status !== 409;
-      });
-      if (failed.length) throw new Error(`bulk refused ${failed.length} documents: ${JSON.stringify(failed[0]).slice(0, 300)}`);
+      // One _bulk per 4 MB of bodies, as the search sink sends them: a page of 1,000 long bodies would be 40 MB.
+      for (const chunk of chunksByBytes(rows, (r) => 200 + utf8Bound(r.body), MAX_STATEMENT_BYTES)) {
+        const operations = chunk.flatMap((r) => [
+          { index: { _index: index, _id: documentId(r.a, r.c, r.n), routing: chatKey(r.a, r.c), version: Number(r.v), version_type: "external" } },
+          { app: Number(r.a), chat: chatKey(r.a, r.c), number: r.n, body: r.body, created_at: Math.round(Number(r.ts)) },
+        ]);
+        const result = await es.bulk({ operations: operations as never, require_alias: true });
+        const failed = result.items.filter((item) => {
+          const status = Object.values(item)[0]!.status;
+          return status >= 300 && status !== 409;
+        });
+        if (failed.length) throw new Error(`bulk refused ${failed.length} documents: ${JSON.stringify(failed[0]).slice(0, 300)}`);
+      }
       done += rows.length;
       progress(done, Number(total), "messages indexed");
       const last = rows[rows.length - 1]!;

@@ -127,8 +127,8 @@ test("reindex restores missing documents and removes orphans", async () => {
   // A message the index never got (as after a lost index), and a document with no message.
   await rows("INSERT INTO messages (application_id, chat_number, number, body, version, created_at, updated_at) VALUES (?, 1, 50, 'only in mysql', 1, NOW(3), NOW(3))", [id]);
   await es(`/_doc/${id}:1:999?routing=${id}:1&refresh=true`, { method: "PUT", body: JSON.stringify({ app: id, chat: `${id}:1`, number: 999, body: "orphan", created_at: 0 }) });
-  const { code, out } = await cli("reindex");
-  expect(code).toBe(0);
+  const { code, out, err } = await cli("reindex");
+  expect({ code, err: code ? err : "" }).toEqual({ code: 0, err: "" });
   expect(out).toMatch(/reindex: \d+ messages indexed, [1-9]\d* orphan documents removed/);
   await es("/_refresh", { method: "POST" });
   const res = await es("/_search", { method: "POST", body: JSON.stringify({ query: { term: { chat: `${id}:1` } }, _source: ["number"] }) });
@@ -154,8 +154,8 @@ test("dlq lists dead letters and replays them onto their stream", async () => {
 // The test database holds every earlier test's messages (hundreds of thousands): a big batch keeps this quick.
 test("reindex --batch N walks MySQL and the index N by N", async () => {
   await chatWithMessages(3);
-  const { code, out } = await cli("reindex", "--batch", "5000");
-  expect(code).toBe(0);
+  const { code, out, err } = await cli("reindex", "--batch", "5000");
+  expect({ code, err: code ? err : "" }).toEqual({ code: 0, err: "" });
   expect(out).toMatch(/reindex: [1-9]\d* messages indexed/);
 });
 
