@@ -7,7 +7,7 @@
 import type { Subprocess } from "bun";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { wrk } from "./load.ts";
+import { ensureWrk, wrk } from "./load.ts";
 
 const root = join(import.meta.dir, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -65,6 +65,7 @@ async function dropQueuedWrites() {
   }
 }
 // One discarded run first: the first seconds after start-up are slower (JIT, caches) whatever runs.
+await ensureWrk(console.log);
 await dropQueuedWrites();
 await withApi({}, (api) => wrk(`${api}/applications/${token}/chats/`, plain, SECONDS));
 for (let round = 0; round < ROUNDS; round++) {

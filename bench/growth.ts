@@ -20,7 +20,7 @@ import { createRedis, execAll } from "../core/redis/client.ts";
 import { contracts, scriptsFor } from "../core/redis/scripts.ts";
 import { buildQuery } from "../server/features/search/query.ts";
 import { commands, meter, perOp, pidOfPort, sum } from "./cpu.ts";
-import { closedLoop, percentile, wrk } from "./load.ts";
+import { closedLoop, ensureWrk, percentile, wrk } from "./load.ts";
 import { storageBytes } from "./storage.ts";
 import { waitDrained } from "./streams.ts";
 import { dropQueued, streamLength } from "./growth/streams.ts";
@@ -111,6 +111,7 @@ async function reset() {
 }
 
 async function main() {
+  await ensureWrk(console.log);
   if (!LEVELS.length || LEVELS.some((l, i) => !Number.isInteger(l) || l < CHATS || (i > 0 && l <= LEVELS[i - 1]!))) {
     throw new Error(`GROWTH_LEVELS must be ascending integers of at least ${CHATS}, got "${process.env.GROWTH_LEVELS}"`);
   }

@@ -7,6 +7,18 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** wrk is a Debian package: installed like the services' packages when missing (as root). */
+export async function ensureWrk(log: (msg: string) => void): Promise<void> {
+  if (Bun.which("wrk")) return;
+  if (process.getuid?.() !== 0) throw new Error("wrk is needed: apt-get install wrk");
+  log("installing wrk (apt-get)");
+  const aptEnv = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  for (const cmd of [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"]]) {
+    const proc = Bun.spawn(cmd, { env: aptEnv, stdout: "ignore", stderr: "pipe" });
+    if ((await proc.exited) !== 0) throw new Error(`${cmd.join(" ")} failed: ${await new Response(proc.stderr).text()}`);
+  }
+}
+
 export async function wrk(url: string, script: string, seconds: number, connections = 64) {
   const proc = Bun.spawn(["wrk", "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], { stdout: "pipe", stderr: "pipe" });
   const out = await new Response(proc.stdout).text();

@@ -10,6 +10,7 @@
 import { join } from "node:path";
 import Redis from "ioredis";
 import { createRedis } from "../core/redis/client.ts";
+import { ensureWrk } from "./load.ts";
 import { backlogScenario } from "./backlog.ts";
 import { clusterScenarios, prepareCluster } from "./cluster.ts";
 import { commands, pidOfPort } from "./cpu.ts";
@@ -35,7 +36,7 @@ async function reset() {
 }
 
 async function main() {
-  if (!Bun.which("wrk")) await installWrk();
+  await ensureWrk(log);
   if (!(await fetch(`${ES}/_cluster/health`).then((r) => r.ok, () => false))) throw new Error("Elasticsearch is not answering: run `bun run services` first");
   // Before anything long: the cluster is up, healthy and nobody else's (cluster.ts).
   if (CLUSTER && !READS_ONLY) await prepareCluster(log);
@@ -139,17 +140,6 @@ async function readsOnly() {
   const backlogChat = (await post(`/applications/${token}/chats`, { name: "backlog" })).number as number;
   await backlogScenario({ redisUrl: env.REDIS_URL!, api: API, token, idle: 51, busy: backlogChat, log });
   await stop(api);
-}
-
-/** wrk is a Debian package: installed like the services' packages when missing (as root). */
-async function installWrk() {
-  if (process.getuid?.() !== 0) throw new Error("wrk is needed: apt-get install wrk");
-  log("installing wrk (apt-get)");
-  const aptEnv = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const cmd of [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"]]) {
-    const proc = Bun.spawn(cmd, { env: aptEnv, stdout: "ignore", stderr: "pipe" });
-    if ((await proc.exited) !== 0) throw new Error(`${cmd.join(" ")} failed: ${await new Response(proc.stderr).text()}`);
-  }
 }
 
 main().then(
