@@ -6,7 +6,8 @@
  * and REDIS_URL, PORT) and send it the same open-loop load:
  *   GET /min/<token>/<chat>/messages/<n>   and   GET /min/<token>/<chat>/messages
  * What the API's p99 shares with this program is Bun, Elysia, ioredis, mysql2, Redis and MariaDB on
- * the same two cores (bench/README.md, "The read rows' floor"). Assumes application id 1.
+ * the same two cores (bench/README.md, "The read rows' floor"). APP_ID: the application's id in
+ * MySQL (default 1). `bun run bench` runs it beside the get / list rows (reads.ts).
  */
 import { Elysia } from "elysia";
 import Redis from "ioredis";
@@ -14,6 +15,7 @@ import mysql from "mysql2";
 
 const redis = new Redis(process.env.REDIS_URL!);
 const pool = mysql.createPool({ uri: process.env.DATABASE_URL!, connectionLimit: 10, timezone: "Z", charset: "utf8mb4_bin", supportBigNumbers: true });
+const APP_ID = Number(process.env.APP_ID ?? 1);
 const SELECT = "SELECT number, chat_number, body, created_at, updated_at, version FROM messages WHERE application_id = ? AND chat_number = ? AND deleted_at IS NULL";
 type Row = { number: number; chat_number: number; body: string; created_at: Date; updated_at: Date };
 const query = (sql: string, params: unknown[]) => new Promise<Row[]>((resolve, reject) => pool.query(sql, params, (e, rows) => (e ? reject(e) : resolve(rows as Row[]))));
@@ -24,12 +26,12 @@ const check = (token: string, chat: string, read: (p: ReturnType<Redis["pipeline
 new Elysia()
   .get("/min/:token/:chat/messages/:n", async ({ params: p }) => {
     await check(p.token, p.chat, (pipe) => pipe.zrange(`overlay:{${p.token}}:${p.chat}`, p.n, p.n, "BYSCORE", "WITHSCORES"));
-    const [row] = await query(`${SELECT} AND number = ?`, [1, Number(p.chat), Number(p.n)]);
+    const [row] = await query(`${SELECT} AND number = ?`, [APP_ID, Number(p.chat), Number(p.n)]);
     return row ? out(row) : null;
   })
   .get("/min/:token/:chat/messages", async ({ params: p }) => {
     await check(p.token, p.chat, (pipe) => pipe.zrange(`overlay:{${p.token}}:${p.chat}`, "+inf", "-inf", "BYSCORE", "REV", "LIMIT", 0, 26, "WITHSCORES"));
-    const rows = await query(`${SELECT} ORDER BY number DESC LIMIT ?`, [1, Number(p.chat), 26]);
+    const rows = await query(`${SELECT} ORDER BY number DESC LIMIT ?`, [APP_ID, Number(p.chat), 26]);
     return { data: rows.slice(0, 25).map(out), next_cursor: rows.length > 25 ? "next" : null };
   })
   .listen(Number(process.env.PORT ?? 3943));

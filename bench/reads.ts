@@ -87,7 +87,13 @@ export async function readScenarios(o: { API: string; token: string; appId: numb
   const gets: Target[] = Array.from({ length: 10_000 }, (_, i) => ({ url: `${base}/${((i * 7919) % o.messages) + 1}` }));
   const lists: Target[] = [{ url: `${base}?limit=25&order=desc` }];
   const echo: Target[] = [{ url: "http://127.0.0.1:3900/echo/1" }];
-  await readRows({ label: "", get: gets, list: lists, baseline: { name: "echo", targets: echo } });
+  // The read floor (read-floor-server.ts: the same Redis and MySQL reads, outside our code) runs in the same rounds.
+  const floorServer = spawn("bench/read-floor-server.ts", { PORT: "3943", APP_ID: String(o.appId) });
+  const floorBase = `http://127.0.0.1:3943/min/${token}/${chat}/messages`;
+  await up(floorBase);
+  const floor = { get: gets.map((g) => ({ url: g.url.replace(base, floorBase) })), list: [{ url: floorBase }] };
+  await readRows({ label: "", get: gets, list: lists, baseline: { name: "echo", targets: echo }, floor });
+  await stop(floorServer);
 
   // Info: the former measure, a closed loop of 16 from the Bun client: a saturation figure, whose p99 is the queue.
   const getClosed = await closedLoop(5000, 16, (i) => fetch(gets[i % gets.length]!.url).then((r) => r.arrayBuffer()));
@@ -102,13 +108,14 @@ export async function readScenarios(o: { API: string; token: string; appId: numb
  * first. Rows `get message p99${label}` and `list page p99${label}`; both pass at ≤ 5 ms (and, with
  * `bothUnder5`, only when the baseline is too: the backlog rows compare two chats of ours).
  */
-export async function readRows(o: { label: string; get: Target[]; list: Target[]; baseline: { name: string; targets: Target[] } | { name: string; get: Target[]; list: Target[] }; bothUnder5?: boolean }) {
+export async function readRows(o: { label: string; get: Target[]; list: Target[]; baseline: { name: string; targets: Target[] } | { name: string; get: Target[]; list: Target[] }; bothUnder5?: boolean; floor?: { get: Target[]; list: Target[] } }) {
   const baseGet = "targets" in o.baseline ? o.baseline.targets : o.baseline.get;
   const baseList = "targets" in o.baseline ? o.baseline.targets : o.baseline.list;
   const run = (targets: Target[]) => () => openLoopRequests(targets, "GET", READ_RATE, READ_SECONDS, log);
-  for (const targets of new Set([o.get, o.list, baseGet, baseList])) await openLoopRequests(targets, "GET", READ_RATE, 2, log);
+  for (const targets of new Set([o.get, o.list, baseGet, baseList, ...(o.floor ? [o.floor.get, o.floor.list] : [])])) await openLoopRequests(targets, "GET", READ_RATE, 2, log);
   const entrants: Record<string, () => Promise<OpenLoopFigures>> = { get: run(o.get), list: run(o.list), baseGet: run(baseGet) };
   if (baseList !== baseGet) entrants.baseList = run(baseList);
+  if (o.floor) Object.assign(entrants, { floorGet: run(o.floor.get), floorList: run(o.floor.list) });
   const r = await openRounds(`get / list${o.label} at ${READ_RATE}/s`, entrants);
   const baseLists = r.baseList ?? r.baseGet!;
   const bad = failures([...r.get!, ...r.list!]);
@@ -118,6 +125,9 @@ export async function readRows(o: { label: string; get: Target[]; list: Target[]
   const detail = (ours: OpenLoopFigures[], baseline: OpenLoopFigures[]) => ({ rate: READ_RATE, seconds: READ_SECONDS, generator: ours[0]?.generator, ours, baseline });
   addRoundsRow({ scenario: `get message p99 at ${READ_RATE}/s${o.label} (ms)`, ours: pick(r.get!, "p99"), baseline: pick(r.baseGet!, "p99"), baselineName: o.baseline.name, target, pass, unit: "ms", detail: detail(r.get!, r.baseGet!) });
   addRoundsRow({ scenario: `list page p99 at ${READ_RATE}/s${o.label} (ms)`, ours: pick(r.list!, "p99"), baseline: pick(baseLists, "p99"), baselineName: o.baseline.name, target, pass, unit: "ms", detail: detail(r.list!, baseLists) });
+  if (!r.floorGet || !r.floorList) return;
+  addRoundsRow({ scenario: `get message p99 at ${READ_RATE}/s vs the read floor (ms)`, ours: pick(r.get!, "p99"), baseline: pick(r.floorGet, "p99"), baselineName: "read floor", target: "info", pass: () => true, unit: "ms", detail: detail(r.get!, r.floorGet) });
+  addRoundsRow({ scenario: `list page p99 at ${READ_RATE}/s vs the read floor (ms)`, ours: pick(r.list!, "p99"), baseline: pick(r.floorList, "p99"), baselineName: "read floor", target: "info", pass: () => true, unit: "ms", detail: detail(r.list!, r.floorList) });
 }
 
 /** Live events: POST on one API process, received over SSE on a second one. */
