@@ -10,15 +10,14 @@
  * bench's load), no rate limit, no hooks, no metrics. What our create costs above this is our code;
  * what this costs above the echo is Bun, Elysia, ioredis and Redis doing the required work.
  */
+import { RedisClient } from "bun";
 import { Elysia, t } from "elysia";
 import Redis from "ioredis";
 
 const port = Number(process.env.PORT ?? 3906);
-const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379/3", { enableAutoPipelining: true });
+const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379/3";
 // KEYS: chat hash, stream, overlay, watch; ARGV: application id, chat number, body.
-redis.defineCommand("specCreate", {
-  numberOfKeys: 4,
-  lua: `
+const lua = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
 local n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local t = redis.call('TIME')
@@ -26,13 +25,32 @@ local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[3], n, n .. '|' .. ms .. '|' .. ARGV[3])
 local id = redis.call('XADD', KEYS[2], '*', 'h', ARGV[1] .. '|' .. ARGV[2] .. '|' .. n .. '|' .. ms, 'b', ARGV[3])
 if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('PUBLISH', KEYS[4], id .. '|' .. ARGV[3]) end
-return {n, ms}`,
-});
-const create = (chat: string, body: string) =>
-  (redis as unknown as { specCreate(...a: string[]): Promise<[number, number]> }).specCreate(`spec:{f}:chat:${chat}`, "spec:{f}:stream", `spec:{f}:overlay:${chat}`, `spec:{f}:watch:${chat}`, "1", chat, body);
+return {n, ms}`;
+const keysOf = (chat: string) => [`spec:{f}:chat:${chat}`, "spec:{f}:stream", `spec:{f}:overlay:${chat}`, `spec:{f}:watch:${chat}`];
+
+/**
+ * The script call, over ioredis (the stack's client, auto-pipelined, as the API's); or, with
+ * REDIS_CLIENT=bun, over Bun's own native Redis client (which pipelines by itself): not our stack,
+ * measured once to say what a cheaper client would move (bench/README.md).
+ */
+async function connect(): Promise<{ create(chat: string, body: string): Promise<[number, number]>; seed(chat: string): Promise<unknown> }> {
+  if (process.env.REDIS_CLIENT === "bun") {
+    const client = new RedisClient(url);
+    const sha = String(await client.send("SCRIPT", ["LOAD", lua]));
+    return {
+      create: (chat, body) => client.send("EVALSHA", [sha, "4", ...keysOf(chat), "1", chat, body]) as Promise<[number, number]>,
+      seed: (chat) => client.send("HSET", [`spec:{f}:chat:${chat}`, "seq", "0"]),
+    };
+  }
+  const redis = new Redis(url, { enableAutoPipelining: true });
+  redis.defineCommand("specCreate", { numberOfKeys: 4, lua });
+  const call = redis as unknown as { specCreate(...a: string[]): Promise<[number, number]> };
+  return { create: (chat, body) => call.specCreate(...keysOf(chat), "1", chat, body), seed: (chat) => redis.hset(`spec:{f}:chat:${chat}`, "seq", 0) };
+}
+const { create, seed } = await connect();
 
 // The chats exist before the load, as the API's do.
-await Promise.all(Array.from({ length: 50 }, (_, i) => redis.hset(`spec:{f}:chat:${i + 1}`, "seq", 0)));
+await Promise.all(Array.from({ length: 50 }, (_, i) => seed(String(i + 1))));
 new Elysia()
   .post(
     "/spec/:chat",
