@@ -37,6 +37,25 @@ export function machineBusy(): () => number {
   };
 }
 
+/**
+ * Waits until the machine is quiet: a whole second under `threshold` busy (Elasticsearch merging
+ * segments and MariaDB purging after a drain keep a core busy for a while). Gives up after
+ * `deadlineMs` and says so; returns the last second's busy share.
+ */
+export async function untilQuiet(log: (msg: string) => void, threshold = 0.15, deadlineMs = 60_000): Promise<number> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const busy = machineBusy();
+    await Bun.sleep(1000);
+    const share = busy();
+    if (share < threshold) return share;
+    if (Date.now() > deadline) {
+      log(`note: the machine stayed ${Math.round(share * 100)} % busy for ${deadlineMs / 1000} s before a latency run; measuring anyway`);
+      return share;
+    }
+  }
+}
+
 /** Named processes to meter; a name without a pid (not found) makes its sums NaN. */
 export type Pids = Record<string, number | undefined>;
 

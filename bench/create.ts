@@ -9,7 +9,7 @@
 import type { Subprocess } from "bun";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { machineBusy, meter, perOp, sum } from "./cpu.ts";
+import { machineBusy, meter, perOp, sum, untilQuiet } from "./cpu.ts";
 import { env, log, ROUNDS, SECONDS, spawn, stop, up } from "./harness.ts";
 import { openLoop, wrk } from "./load.ts";
 import { inRounds, median } from "./rounds.ts";
@@ -113,10 +113,10 @@ async function freshAof(redis: Redis) {
  * up holds, not the few hundred thousand creates the wrk rounds queued with no worker running. With
  * those still pending, every AOF rewrite (one each time the file doubles, every few seconds under
  * this load) forked a process copying all of them, whose CPU the API lost on a 2-core machine: p99
- * 116–575 ms. The AOF is rewritten just before the run (freshAof); rewrites and forks during the
- * run are in the row's detail.
+ * 116–575 ms. The AOF is rewritten just before the run (freshAof), and the run waits for a quiet
+ * machine (untilQuiet); rewrites and forks during the run are in the row's detail.
  *
- * The spec floor (spec-floor-server.ts) then runs at the same rate, measured the same way: whether a
+ * The spec floor (spec-floor-server.ts) runs first at the same rate, measured the same way: whether a
  * create doing only §4.1's Redis work, outside our code, keeps p99 under 5 ms on this machine at
  * this rate, and what it costs per create there (unbatched, a create costs about twice what it
  * costs under wrk's saturating load).
@@ -126,12 +126,8 @@ export async function createHalfRate(o: { API: string; token: string; medianRps:
   const rate = Math.round(o.medianRps / 2);
   const seconds = Math.min(SECONDS, 8);
   const body = JSON.stringify({ body: "constant rate message with a few words" });
-  log(`create message at a constant ${rate}/s`);
-  const ours = await atConstantRate(redis, `${o.API}/applications/${o.token}/chats/`, "/messages", rate, seconds, body, { api: o.pids.api, redis: o.pids.redis });
-  log(`create at ${rate}/s: p99 ${ours.run.p99.toFixed(2)} ms; API ${ours.cpuPerCreate.api!.toFixed(1)} + Redis ${ours.cpuPerCreate.redis!.toFixed(1)} µs of CPU per create, the machine ${Math.round(ours.machineBusy * 100)} % busy`);
-  const echoHalf = await openLoop("http://127.0.0.1:3900/echo/", "", rate, seconds, body, log);
-
-  // The spec floor at the same rate, warmed up first as the API was by the wrk rounds.
+  // The spec floor first, warmed up as the API was by the wrk rounds, its keys deleted after: ours
+  // then finds Redis as the drain left it, and neither runs beside the other's pending creates.
   const specFloor = spawn("bench/spec-floor-server.ts", { PORT: "3906" });
   await up("http://127.0.0.1:3906/spec/1");
   await openLoop("http://127.0.0.1:3906/spec/", "", rate, 2, body, log);
@@ -140,6 +136,11 @@ export async function createHalfRate(o: { API: string; token: string; medianRps:
   log(`spec floor at ${rate}/s: p99 ${spec.run.p99.toFixed(2)} ms; server ${spec.cpuPerCreate.specFloor!.toFixed(1)} + Redis ${spec.cpuPerCreate.redis!.toFixed(1)} µs of CPU per create, the machine ${Math.round(spec.machineBusy * 100)} % busy`);
   await redis.del(...specFloorKeys(50));
   await stop(specFloor);
+
+  log(`create message at a constant ${rate}/s`);
+  const ours = await atConstantRate(redis, `${o.API}/applications/${o.token}/chats/`, "/messages", rate, seconds, body, { api: o.pids.api, redis: o.pids.redis });
+  log(`create at ${rate}/s: p99 ${ours.run.p99.toFixed(2)} ms; API ${ours.cpuPerCreate.api!.toFixed(1)} + Redis ${ours.cpuPerCreate.redis!.toFixed(1)} µs of CPU per create, the machine ${Math.round(ours.machineBusy * 100)} % busy`);
+  const echoHalf = await openLoop("http://127.0.0.1:3900/echo/", "", rate, seconds, body, log);
   redis.disconnect();
 
   const { run: atHalf, ...oursDetail } = ours;
@@ -151,6 +152,8 @@ export async function createHalfRate(o: { API: string; token: string; medianRps:
 /** One open-loop run at `rate` on a freshly rewritten AOF: its figures, the CPU per create of `pids`, how busy the machine was, Redis' forks. */
 async function atConstantRate(redis: Redis, prefix: string, suffix: string, rate: number, seconds: number, body: string, pids: Record<string, number | undefined>) {
   await freshAof(redis);
+  // Ours runs right after a drain, the spec floor a few seconds later: each starts on a quiet machine.
+  const busyBefore = await untilQuiet(log);
   const before = await persistence(redis);
   // What the server and Redis spend per create at this rate, and how busy the machine is (the load generator included).
   const cpu = meter(pids);
@@ -163,6 +166,6 @@ async function atConstantRate(redis: Redis, prefix: string, suffix: string, rate
   if (run.non2xx || run.failed) log(`warning: ${prefix} at ${rate}/s: ${run.non2xx} non-2xx, ${run.failed} failed`);
   const redisDuringRun = { aofRewrites: after.aofRewrites - before.aofRewrites, forks: after.forks - before.forks, latestForkUs: after.latestForkUs, aofBytesBefore: before.aofBytes, aofBytesAfter: after.aofBytes };
   if (redisDuringRun.forks) log(`note: Redis forked ${redisDuringRun.forks} time(s) during the constant-rate run (AOF rewrite)`);
-  const cpuPerCreate = Object.fromEntries(Object.entries(used).map(([name, seconds]) => [name, perOp(seconds, creates)]));
-  return { run, cpuPerCreate, machineBusy: machine, redisDuringRun };
+  const cpuPerCreate = Object.fromEntries(Object.entries(used).map(([name, cpu]) => [name, perOp(cpu, creates)]));
+  return { run, cpuPerCreate, machineBusy: machine, machineBusyBefore: busyBefore, redisDuringRun };
 }

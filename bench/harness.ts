@@ -36,6 +36,8 @@ export const env = {
   // The standalone scenarios never inherit a cluster or WAIT from the caller's shell (cluster.ts sets its own).
   REDIS_CLUSTER_NODES: "",
   REDIS_WAIT_REPLICAS: "",
+  // The spec floor's client switch (spec-floor-server.ts) is for trying by hand, never the bench's.
+  REDIS_CLIENT: "",
   ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL ?? "http://127.0.0.1:9200",
   SEARCH_INDEX: "messages_bench",
   SEARCH_REFRESH_INTERVAL: "1s",

@@ -29,6 +29,7 @@ const env = {
   SEARCH_INDEX: "messages_bench",
   LOG_LEVEL: "warn",
   RATE_LIMIT_PER_MINUTE: "",
+  REDIS_CLIENT: "",
 } as Record<string, string>;
 
 type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number };
@@ -47,15 +48,20 @@ async function profile(o: { name: string; entry: string; port: number; ready: st
   mkdirSync(dir, { recursive: true });
   await redis.flushdb();
   const server = Bun.spawn(["bun", ...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), join(root, o.entry)], { cwd: root, env: { ...env, PORT: String(o.port) }, stdout: "ignore", stderr: "inherit" });
-  await up(o.ready);
-  const { url, script } = await o.prepare();
-  await redis.config("RESETSTAT");
-  const cpu = meter({ server: server.pid, redis: pidOfPort(Number(new URL(env.REDIS_URL!).port || 6379), commands.redis) });
-  const run = await wrk(url, script, seconds);
-  const used = cpu.stop();
-  const stats = await redis.info("commandstats");
-  server.kill("SIGTERM");
-  await server.exited;
+  let measured: { run: Awaited<ReturnType<typeof wrk>>; used: Record<string, number>; stats: string };
+  try {
+    await up(o.ready);
+    const { url, script } = await o.prepare();
+    await redis.config("RESETSTAT");
+    const cpu = meter({ server: server.pid, redis: pidOfPort(Number(new URL(env.REDIS_URL!).port || 6379), commands.redis) });
+    const run = await wrk(url, script, seconds);
+    measured = { run, used: cpu.stop(), stats: await redis.info("commandstats") };
+  } finally {
+    // SIGTERM: the profiler writes its file on a clean exit; never left running for the next run's port.
+    server.kill("SIGTERM");
+    await server.exited;
+  }
+  const { run, used, stats } = measured;
   await redis.flushdb();
   const creates = run.requests - run.non2xx;
   console.log(`== ${o.name}: ${creates} creates in ${seconds} s (${Math.round(run.rps)}/s, ${run.non2xx} non-2xx)`);
