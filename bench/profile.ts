@@ -14,33 +14,15 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import Redis from "ioredis";
 import { commands, meter, pidOfPort, perOp, sum } from "./cpu.ts";
+import { env, root, up } from "./harness.ts";
 import { ensureWrk, wrk } from "./load.ts";
 
-const root = join(import.meta.dir, "..");
 const seconds = Number(process.env.PROFILE_SECONDS ?? 10);
 const profiling = process.env.PROFILE !== "0";
 const results = join(import.meta.dir, "results", `profile-${new Date().toISOString().replace(/[:.]/g, "-")}`);
-const env = {
-  ...process.env,
-  DATABASE_URL: "mysql://chat:chat@127.0.0.1:3306/chat_bench",
-  REDIS_URL: "redis://127.0.0.1:6379/3",
-  REDIS_CLUSTER_NODES: "",
-  REDIS_WAIT_REPLICAS: "",
-  SEARCH_INDEX: "messages_bench",
-  LOG_LEVEL: "warn",
-  RATE_LIMIT_PER_MINUTE: "",
-  REDIS_CLIENT: "",
-} as Record<string, string>;
 
 type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number };
 type Profiled = { name: string; creates: number; byFunction: [string, number][]; bySource: Map<string, number> };
-
-async function up(url: string) {
-  for (let i = 0; !(await fetch(url).then((r) => r.status < 500, () => false)); i++) {
-    if (i > 200) throw new Error(`${url} did not come up`);
-    await Bun.sleep(50);
-  }
-}
 
 /** One server under the create load: /proc CPU, Redis commandstats, and its profile's self time per create. */
 async function profile(o: { name: string; entry: string; port: number; ready: string; prepare: () => Promise<{ url: string; script: string }> }, redis: Redis): Promise<Profiled> {
