@@ -46,6 +46,7 @@ async function profile(o: { name: string; entry: string; port: number; ready: st
   const { run, used, stats } = measured;
   await redis.flushdb();
   const creates = run.requests - run.non2xx;
+  if (!creates) throw new Error(`${o.name}: every create failed (${run.non2xx} non-2xx); run \`bun run bench\` once first (it creates chat_bench on this checkout's MariaDB)`);
   console.log(`== ${o.name}: ${creates} creates in ${seconds} s (${Math.round(run.rps)}/s, ${run.non2xx} non-2xx)`);
   console.log(`CPU per create: server ${perOp(used.server ?? NaN, creates).toFixed(1)} µs + Redis ${perOp(used.redis ?? NaN, creates).toFixed(1)} µs = ${perOp(sum(used), creates).toFixed(1)} µs${profiling ? " (with the profiler running)" : ""}`);
   // Redis: CPU per create of each command (usec is the command's own time, scripts include their calls).
