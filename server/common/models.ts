@@ -46,6 +46,14 @@ export const Timestamp = t.String({ format: "date-time", description: "ISO-8601,
 /** A Timestamp from epoch milliseconds or a Date. */
 export const iso = (ms: number | Date) => new Date(ms).toISOString();
 
+/**
+ * A Timestamp from a UTC `DATETIME(3)` as MySQL writes it (`2026-11-26 01:02:03.456`, read with
+ * mysql2's `dateStrings`): the same text as `toISOString` gives, without building a `Date` per field.
+ * Anything of another shape goes through `Date`.
+ */
+export const isoFromSql = (text: string) =>
+  text.length === 23 && text.charCodeAt(10) === 32 && text.charCodeAt(19) === 46 ? `${text.slice(0, 10)}T${text.slice(11)}Z` : new Date(`${text.replace(" ", "T")}Z`).toISOString();
+
 /** Error responses a route may give, for OpenAPI. */
 export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorEnvelope]));
 

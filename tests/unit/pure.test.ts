@@ -4,6 +4,7 @@ import { fnv1a, keysFor, shardOf } from "../../core/keys.ts";
 import { decodeCursor, decodeSearchCursor, encodeCursor, encodeSearchCursor } from "../../server/common/cursor.ts";
 import { numberParam, redactPath, tokenParam } from "../../server/common/params.ts";
 import { isDateTime, isValidBody, isValidName } from "../../server/common/text.ts";
+import { isoFromSql } from "../../server/common/models.ts";
 import { fingerprint, idempotencyKey } from "../../server/common/idempotency.ts";
 import { mergedPage, parseEntry, type OverlayEntry } from "../../server/common/overlay.ts";
 import { loadConfig, ConfigError } from "../../core/config.ts";
@@ -97,6 +98,17 @@ describe("text rules", () => {
     for (const ok of [new Date(0).toISOString(), new Date().toISOString(), "2026-11-25T15:04:05Z", "2026-11-25T15:04:05.123456+01:00"]) expect(isDateTime(ok)).toBe(true);
     for (const bad of ["", "2026-11-25", "2026-11-25 15:04:05Z", "2026-11-25T15:04:05", "x2026-11-25T15:04:05Z", "2026-11-25T15:04:05Zx", "Wed Nov 25 2026"]) expect(isDateTime(bad)).toBe(false);
   });
+});
+
+test("a MySQL DATETIME(3) text becomes the toISOString of the same instant", () => {
+  for (const ms of [0, 1, 999, 1_764_117_723_456, Date.UTC(2026, 1, 28, 23, 59, 59, 7), Date.UTC(9999, 11, 31, 23, 59, 59, 999)]) {
+    const sql = new Date(ms).toISOString().replace("T", " ").slice(0, 23);
+    expect(isoFromSql(sql)).toBe(new Date(ms).toISOString());
+    expect(isDateTime(isoFromSql(sql))).toBe(true);
+  }
+  // DATETIME(0) and DATETIME(6) texts go through Date, to the same form.
+  expect(isoFromSql("2026-11-26 01:02:03")).toBe("2026-11-26T01:02:03.000Z");
+  expect(isoFromSql("2026-11-26 01:02:03.456789")).toBe("2026-11-26T01:02:03.456Z");
 });
 
 describe("request helpers", () => {

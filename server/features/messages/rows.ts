@@ -5,19 +5,22 @@
  * Keyset pages only (SPEC §3.2): `number` after the cursor, up to a bound, never OFFSET.
  */
 import type { Pool } from "../../../core/db/client.ts";
+import { isoFromSql } from "../../common/models.ts";
 
-export type MessageRow = { number: number; chat_number: number; body: string; created_at: number; updated_at: number; version: number };
+/** A message as read, its times already ISO-8601 (the form every answer sends). */
+export type MessageRow = { number: number; chat_number: number; body: string; created_at: string; updated_at: string; version: number };
 
-type Raw = { number: number; chat_number: number; body: string; created_at: Date; updated_at: Date; version: number };
+type Raw = { number: number; chat_number: number; body: string; created_at: string; updated_at: string; version: number | string };
 
 const SELECT = "SELECT number, chat_number, body, created_at, updated_at, version FROM messages WHERE application_id = ? AND chat_number = ? AND deleted_at IS NULL";
 
-const fromRaw = (r: Raw): MessageRow => ({ ...r, created_at: r.created_at.getTime(), updated_at: r.updated_at.getTime(), version: Number(r.version) });
+const fromRaw = (r: Raw): MessageRow => ({ number: r.number, chat_number: r.chat_number, body: r.body, created_at: isoFromSql(r.created_at), updated_at: isoFromSql(r.updated_at), version: Number(r.version) });
 
 export function messageRows(pool: Pool) {
   const query = (sql: string, params: unknown[]) =>
     new Promise<MessageRow[]>((resolve, reject) =>
-      pool.pool.query(sql, params, (error, rows) => (error ? reject(error) : resolve((rows as Raw[]).map(fromRaw)))),
+      // Times as MySQL's text: a Date per field and its toISOString cost more than the page's JSON.
+      pool.pool.query({ sql, values: params, dateStrings: true }, (error, rows) => (error ? reject(error) : resolve((rows as Raw[]).map(fromRaw)))),
     );
   return {
     /** The live message `n` of a chat, if persisted. */

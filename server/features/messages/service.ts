@@ -7,14 +7,15 @@ import type { RedisState } from "../../common/redis-state.ts";
 import { notFound } from "../../errors.ts";
 import { messageRows, type MessageRow } from "./rows.ts";
 
-type MessageState = Omit<MessageRow, "version">;
+/** A message's state as the scripts and events carry it: times in epoch milliseconds. */
+type MessageState = { number: number; chat_number: number; body: string; created_at: number; updated_at: number };
 
 const fromEntry = (e: OverlayEntry, chat: number): MessageRow => ({
   number: e.number,
   chat_number: chat,
   body: e.text ?? "",
-  created_at: e.created_at,
-  updated_at: e.updated_at,
+  created_at: iso(e.created_at),
+  updated_at: iso(e.updated_at),
   version: e.version,
 });
 
@@ -26,6 +27,9 @@ export const toMessage = (m: MessageState) => ({
   updated_at: iso(m.updated_at),
 });
 
+/** A read row as the API answers it (its times are ISO already). */
+const fromRow = (m: MessageRow) => ({ number: m.number, chat_number: m.chat_number, body: m.body, created_at: m.created_at, updated_at: m.updated_at });
+
 export function messageService({ pool, readPool, redis, scripts, keys }: Deps, state: RedisState, guard: ChatGuard) {
   // Reads from the replica (DATABASE_READ_URL, else the primary); a write's NEEDROW from the primary.
   const replica = messageRows(readPool);
@@ -36,8 +40,8 @@ export function messageService({ pool, readPool, redis, scripts, keys }: Deps, s
     let reply = await state.run(call(""), token, chat);
     if (reply.status === "NEEDROW") {
       const row = await primary.one(await state.appId(token), chat, n);
-      const { version: _, ...rowState } = row ?? { version: 0 };
-      reply = await state.run(call(row ? JSON.stringify(rowState) : "gone"), token, chat);
+      const rowState: MessageState | undefined = row && { ...fromRow(row), created_at: Date.parse(row.created_at), updated_at: Date.parse(row.updated_at) };
+      reply = await state.run(call(rowState ? JSON.stringify(rowState) : "gone"), token, chat);
     }
     if (reply.status !== "OK") throw notFound("message");
     return reply.state as MessageState;
@@ -55,7 +59,7 @@ export function messageService({ pool, readPool, redis, scripts, keys }: Deps, s
       if (pending?.deleted) throw notFound("message");
       const found = pending ? fromEntry(pending, chat) : await replica.one(appId, chat, n);
       if (!found) throw notFound("message");
-      return toMessage(found);
+      return fromRow(found);
     },
 
     async update(token: string, chat: number, n: number, body: string) {
@@ -71,7 +75,7 @@ export function messageService({ pool, readPool, redis, scripts, keys }: Deps, s
       const overlay = keys.pending(token, chat);
       const { appId, value } = await guard.withChat<string[]>(token, chat, (p) => readWindow(p, overlay, order, after, limit + 1));
       const page = await overlayPage<MessageRow>(redis, overlay, { limit, order, after, window: value, readRows: (from, bound, count) => replica.page(appId, chat, order, from, bound, count), fromEntry: (e) => fromEntry(e, chat) });
-      return { data: page.items.map(toMessage), next_cursor: page.next_cursor };
+      return { data: page.items.map(fromRow), next_cursor: page.next_cursor };
     },
   };
 }
