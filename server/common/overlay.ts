@@ -87,18 +87,22 @@ export async function mergedPage<T extends { number: number }>(s: PageSources<T>
     const count = want - items.length + deletes;
     const rows = await s.readRows(after, bound, count);
     const rowsFull = rows.length >= count;
-    // With the rows cut short, the merge is complete only up to the last row read.
-    const complete = rowsFull ? rows[rows.length - 1]!.number : bound;
-    const byNumber = new Map<number, T | null>();
-    for (const row of rows) byNumber.set(row.number, row);
-    for (const entry of window) {
-      if (complete !== undefined && before(complete, entry.number)) continue;
-      byNumber.set(entry.number, entry.deleted ? null : s.fromEntry(entry, byNumber.get(entry.number) ?? undefined));
+    // No pending entry in the window (the usual page once the worker caught up): the rows are the page.
+    let merged = rows;
+    if (window.length) {
+      // With the rows cut short, the merge is complete only up to the last row read.
+      const complete = rowsFull ? rows[rows.length - 1]!.number : bound;
+      const byNumber = new Map<number, T | null>();
+      for (const row of rows) byNumber.set(row.number, row);
+      for (const entry of window) {
+        if (complete !== undefined && before(complete, entry.number)) continue;
+        byNumber.set(entry.number, entry.deleted ? null : s.fromEntry(entry, byNumber.get(entry.number) ?? undefined));
+      }
+      merged = [...byNumber.entries()]
+        .filter((e): e is [number, T] => e[1] !== null)
+        .sort((a, b) => (s.order === "asc" ? a[0] - b[0] : b[0] - a[0]))
+        .map(([, item]) => item);
     }
-    const merged = [...byNumber.entries()]
-      .filter((e): e is [number, T] => e[1] !== null)
-      .sort((a, b) => (s.order === "asc" ? a[0] - b[0] : b[0] - a[0]))
-      .map(([, item]) => item);
     items.push(...merged);
     if (items.length >= want || rowsFull || !windowFull) break;
     after = bound;
