@@ -231,17 +231,18 @@ async function reindex(config: Config, batch: number) {
     progress(0, Number(total), "messages indexed");
     for (;;) {
       const [rows] = (await pool.query(
-        `SELECT application_id a, chat_number c, number n, body, version v, UNIX_TIMESTAMP(created_at) * 1000 ts FROM messages
+        // created_at as a Date read in UTC by the pool (timezone "Z"): UNIX_TIMESTAMP() would read it in the session's time zone.
+        `SELECT application_id a, chat_number c, number n, body, version v, created_at ts FROM messages
          WHERE (application_id, chat_number, number) > (?, ?, ?) AND deleted_at IS NULL
          ORDER BY application_id, chat_number, number LIMIT ?`,
         [...after, batch],
-      )) as unknown as [{ a: number; c: number; n: number; body: string; v: number; ts: number }[]];
+      )) as unknown as [{ a: number; c: number; n: number; body: string; v: number; ts: Date }[]];
       if (!rows.length) break;
       // One _bulk per 4 MB of bodies, as the search sink sends them: a page of 1,000 long bodies would be 40 MB.
       for (const chunk of chunksByBytes(rows, (r) => 200 + utf8Bound(r.body), MAX_STATEMENT_BYTES)) {
         const operations = chunk.flatMap((r) => [
           { index: { _index: index, _id: documentId(r.a, r.c, r.n), routing: chatKey(r.a, r.c), version: Number(r.v), version_type: "external" } },
-          { app: Number(r.a), chat: chatKey(r.a, r.c), number: r.n, body: r.body, created_at: Math.round(Number(r.ts)) },
+          { app: Number(r.a), chat: chatKey(r.a, r.c), number: r.n, body: r.body, created_at: r.ts.getTime() },
         ]);
         const result = await es.bulk({ operations: operations as never, require_alias: true });
         const failed = result.items.filter((item) => {

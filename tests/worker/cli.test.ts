@@ -125,15 +125,17 @@ test("reconcile recomputes counts that drifted", async () => {
 test("reindex restores missing documents and removes orphans", async () => {
   const { id } = await chatWithMessages(3);
   // A message the index never got (as after a lost index), and a document with no message.
-  await rows("INSERT INTO messages (application_id, chat_number, number, body, version, created_at, updated_at) VALUES (?, 1, 50, 'only in mysql', 1, NOW(3), NOW(3))", [id]);
+  await rows("INSERT INTO messages (application_id, chat_number, number, body, version, created_at, updated_at) VALUES (?, 1, 50, 'only in mysql', 1, '2026-01-02 03:04:05.678', '2026-01-02 03:04:05.678')", [id]);
   await es(`/_doc/${id}:1:999?routing=${id}:1&refresh=true`, { method: "PUT", body: JSON.stringify({ app: id, chat: `${id}:1`, number: 999, body: "orphan", created_at: 0 }) });
   const { code, out, err } = await cli("reindex");
   expect({ code, err: code ? err : "" }).toEqual({ code: 0, err: "" });
   expect(out).toMatch(/reindex: \d+ messages indexed, [1-9]\d* orphan documents removed/);
   await es("/_refresh", { method: "POST" });
-  const res = await es("/_search", { method: "POST", body: JSON.stringify({ query: { term: { chat: `${id}:1` } }, _source: ["number"] }) });
-  const numbers = ((await res.json()) as { hits: { hits: { _source: { number: number } }[] } }).hits.hits.map((h) => h._source.number).sort();
-  expect(numbers).toEqual([1, 2, 3, 50]);
+  const res = await es("/_search", { method: "POST", body: JSON.stringify({ query: { term: { chat: `${id}:1` } }, _source: ["number", "created_at"] }) });
+  const sources = ((await res.json()) as { hits: { hits: { _source: { number: number; created_at: number } }[] } }).hits.hits.map((h) => h._source);
+  expect(sources.map((s) => s.number).sort()).toEqual([1, 2, 3, 50]);
+  // The time indexed is the row's own (a UTC DATETIME), whatever the MySQL session's time zone.
+  expect(sources.find((s) => s.number === 50)!.created_at).toBe(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
 });
 
 test("dlq lists dead letters and replays them onto their stream", async () => {
