@@ -35,9 +35,12 @@ export async function appId(token: string): Promise<number> {
 /** Resolves when the given group has read and acknowledged every entry of every shard. */
 export async function drained(group: string = groups.mysql, timeoutMs = 30_000, redis: RedisClient = redisClient()): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // Right after a failover a read can fail (a cluster client's auto-pipelined MOVED before its slot map
+  // is refreshed): that poll counts as busy, and the next one asks again.
+  let lastError: unknown;
   while (Date.now() < deadline) {
     let busy = false;
-    for (const stream of keys.streams()) {
+    for (const stream of keys.streams()) try {
       const info = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
       // Entries but no group yet (a flushed Redis): the worker has not re-created it.
       if (!info.some((row) => row[1] === group) && (await redis.xlen(stream)) > 0) busy = true;
@@ -49,11 +52,14 @@ export async function drained(group: string = groups.mysql, timeoutMs = 30_000, 
         // Read up to the stream's last entry, by id: a group's lag counter can be wrong after a failover.
         if (Number(record.pending) > 0 || compareStreamIds(String(record["last-delivered-id"]), last) < 0) busy = true;
       }
+    } catch (error) {
+      busy = true;
+      lastError = error;
     }
     if (!busy) return;
     await Bun.sleep(50);
   }
-  throw new Error(`group ${group} did not drain within ${timeoutMs} ms`);
+  throw new Error(`group ${group} did not drain within ${timeoutMs} ms${lastError ? ` (last Redis error: ${lastError})` : ""}`);
 }
 
 /** The search group has indexed everything and the index is refreshed: what was posted is searchable. */
