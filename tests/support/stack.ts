@@ -32,7 +32,14 @@ export async function appId(token: string): Promise<number> {
   return Number(row.id);
 }
 
+/** XINFO of a stream (or group) that does not exist is nothing to wait for; any other error is. */
+function noneWhenMissing(error: unknown): [] {
+  if (/no such key|NOGROUP/i.test(String(error))) return [];
+  throw error;
+}
+
 /** Resolves when the given group has read and acknowledged every entry of every shard. */
+
 export async function drained(group: string = groups.mysql, timeoutMs = 30_000, redis: RedisClient = redisClient()): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   // Right after a failover a read can fail (a cluster client's auto-pipelined MOVED before its slot map
@@ -41,10 +48,10 @@ export async function drained(group: string = groups.mysql, timeoutMs = 30_000, 
   while (Date.now() < deadline) {
     let busy = false;
     for (const stream of keys.streams()) try {
-      const info = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
+      const info = (await redis.xinfo("GROUPS", stream).catch(noneWhenMissing)) as unknown[][];
       // Entries but no group yet (a flushed Redis): the worker has not re-created it.
       if (!info.some((row) => row[1] === group) && (await redis.xlen(stream)) > 0) busy = true;
-      const last = info.length ? String(((await redis.xinfo("STREAM", stream).catch(() => [])) as unknown[]).find((_, i, a) => a[i - 1] === "last-generated-id") ?? "0-0") : "0-0";
+      const last = info.length ? String(((await redis.xinfo("STREAM", stream).catch(noneWhenMissing)) as unknown[]).find((_, i, a) => a[i - 1] === "last-generated-id") ?? "0-0") : "0-0";
       for (const row of info) {
         const record: Record<string, unknown> = {};
         for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
@@ -73,7 +80,7 @@ export async function searchable(timeoutMs = 30_000): Promise<void> {
 export async function pendingOf(group: string, consumer: string): Promise<number> {
   let total = 0;
   for (const stream of keys.streams()) {
-    const consumers = (await redisClient().xinfo("CONSUMERS", stream, group).catch(() => [])) as unknown[][];
+    const consumers = (await redisClient().xinfo("CONSUMERS", stream, group).catch(noneWhenMissing)) as unknown[][];
     for (const row of consumers) {
       const record: Record<string, unknown> = {};
       for (let i = 0; i + 1 < row.length; i += 2) record[String(row[i])] = row[i + 1];
