@@ -43,6 +43,14 @@ const HEADER = ["t", "a", "k", "c", "n", "v", "ts", "u", "d"] as const;
 /** Positions in HEADER. */
 const TYPE = 0, APP = 1, TOKEN = 2, CHAT = 3, NUMBER = 4, VERSION = 5, CREATED = 6, UPDATED = 7, DELETED = 8;
 
+/** The header's part `i` as a whole number; an empty part is an absent value, as in the older layout. */
+function integerAt(values: (string | undefined)[], i: number, id: string): number {
+  const text = values[i];
+  const value = Number(text);
+  if (!text || !Number.isSafeInteger(value)) throw new MalformedEventError(`field ${HEADER[i]} of ${id} is not an integer`);
+  return value;
+}
+
 /**
  * Parses the field list of one stream entry: the header `h` with `b` or `nm`, or the field-per-value
  * layout of earlier versions (entries queued before an upgrade, replayed dead letters). Both become
@@ -67,22 +75,15 @@ export function parseEvent(stream: string, id: string, fields: string[]): Stream
     values = header.split("|");
     if (values.length !== HEADER.length) throw new MalformedEventError(`header of ${id} has ${values.length} parts, not ${HEADER.length}`);
   } else values = HEADER.map((key) => older?.[key]);
-  const num = (i: number): number => {
-    const text = values[i];
-    const value = Number(text);
-    // An empty part is an absent value, as in the older layout.
-    if (!text || !Number.isSafeInteger(value)) throw new MalformedEventError(`field ${HEADER[i]} of ${id} is not an integer`);
-    return value;
-  };
   const type = values[TYPE];
   const token = values[TOKEN] ?? "";
-  if (type === "application.deleted") return { type, id, stream, appId: num(APP), token };
-  const appId = num(APP);
-  const chat = num(CHAT);
-  const version = num(VERSION);
-  const createdAt = num(CREATED);
-  const updatedAt = num(UPDATED);
-  const deletedAt = values[DELETED] ? num(DELETED) : null;
+  if (type === "application.deleted") return { type, id, stream, appId: integerAt(values, APP, id), token };
+  const appId = integerAt(values, APP, id);
+  const chat = integerAt(values, CHAT, id);
+  const version = integerAt(values, VERSION, id);
+  const createdAt = integerAt(values, CREATED, id);
+  const updatedAt = integerAt(values, UPDATED, id);
+  const deletedAt = values[DELETED] ? integerAt(values, DELETED, id) : null;
   switch (type) {
     case "chat.created":
     case "chat.updated":
@@ -92,7 +93,7 @@ export function parseEvent(stream: string, id: string, fields: string[]): Stream
     case "message.updated":
     case "message.deleted":
       if (body === undefined) throw new MalformedEventError(`message event ${id} has no body`);
-      return { type, id, stream, appId, token, chat, version, createdAt, updatedAt, deletedAt, number: num(NUMBER), body };
+      return { type, id, stream, appId, token, chat, version, createdAt, updatedAt, deletedAt, number: integerAt(values, NUMBER, id), body };
     default:
       throw new MalformedEventError(`unknown event type ${JSON.stringify(type)} in ${id}`);
   }

@@ -11,6 +11,7 @@ import { loadConfig, ConfigError } from "../../core/config.ts";
 import { indexSettings } from "../../core/search/index.ts";
 import { contracts, loadLua, scriptFiles } from "../../core/redis/scripts.ts";
 import { chunksByBytes, utf8Bound } from "../../worker/sinks/chunks.ts";
+import { datetimeLiteral, messageRow } from "../../worker/sinks/rows.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -276,6 +277,26 @@ import { generate, target } from "../../scripts/gen-sdk-types.ts";
 
 test("the SDK's generated types match the server's models (run `bun scripts/gen-sdk-types.ts` after a model change)", () => {
   expect(readFileSync(target, "utf8")).toBe(generate());
+});
+
+describe("sink rows", () => {
+  test("a time is written as a UTC DATETIME(3) literal, the same one after another time came between", () => {
+    const a = Date.UTC(2026, 10, 26, 9, 5, 7, 42);
+    const b = Date.UTC(1999, 11, 31, 23, 59, 59, 999);
+    expect(datetimeLiteral(a)).toBe("'2026-11-26 09:05:07.042'");
+    expect(datetimeLiteral(a)).toBe("'2026-11-26 09:05:07.042'");
+    expect(datetimeLiteral(b)).toBe("'1999-12-31 23:59:59.999'");
+    expect(datetimeLiteral(a)).toBe("'2026-11-26 09:05:07.042'");
+    expect(datetimeLiteral(null)).toBe("NULL");
+    expect(() => datetimeLiteral(8.64e15 + 1)).toThrow(RangeError);
+    expect(datetimeLiteral(b)).toBe("'1999-12-31 23:59:59.999'");
+  });
+
+  test("a message row escapes its body and reuses the created time for an unchanged updated time", () => {
+    const at = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
+    const row = messageRow({ type: "message.created", id: "1-0", stream: "s", appId: 7, token: "t", chat: 3, number: 9, version: 100, createdAt: at, updatedAt: at, deletedAt: null, body: "it's \\ here" });
+    expect(row).toBe("(7,3,9,'it\\'s \\\\ here',100,NULL,'2026-01-02 03:04:05.006','2026-01-02 03:04:05.006')");
+  });
 });
 
 describe("batch chunks", () => {
