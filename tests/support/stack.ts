@@ -39,7 +39,6 @@ function noneWhenMissing(error: unknown): [] {
 }
 
 /** Resolves when the given group has read and acknowledged every entry of every shard. */
-
 export async function drained(group: string = groups.mysql, timeoutMs = 30_000, redis: RedisClient = redisClient()): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   // Right after a failover a read can fail (a cluster client's auto-pipelined MOVED before its slot map

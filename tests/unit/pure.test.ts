@@ -12,6 +12,8 @@ import { indexSettings } from "../../core/search/index.ts";
 import { contracts, loadLua, scriptFiles } from "../../core/redis/scripts.ts";
 import { chunksByBytes, utf8Bound } from "../../worker/sinks/chunks.ts";
 import { datetimeLiteral, messageRow } from "../../worker/sinks/rows.ts";
+import { formatQuery } from "../../core/db/client.ts";
+import { format } from "mysql2/promise";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -279,6 +281,25 @@ test("the SDK's generated types match the server's models (run `bun scripts/gen-
   expect(readFileSync(target, "utf8")).toBe(generate());
 });
 
+describe("query formatting", () => {
+  test("a query with values is formatted as mysql2 formats it; one without values is sent as written", () => {
+    const connection = { config: { stringifyObjects: false } };
+    const cases: [string, unknown][] = [
+      ["SELECT ? AS a, ?? AS b", [1, "col"]],
+      ["SELECT ? AS at", [new Date(Date.UTC(2026, 10, 26, 9, 5, 7, 42))]],
+      ["UPDATE t SET ? WHERE id = ?", [{ a: 1, b: "it's" }, 7]],
+      ["SELECT * FROM t WHERE id IN (?)", [[1, 2, 3]]],
+      ["SELECT ?", 5],
+      ["SELECT ?", null],
+      ["SELECT 'a?b', ?", ["x"]],
+    ];
+    for (const [sql, values] of cases) expect(formatQuery.call(connection, sql, values, "Z")).toBe(format(sql, values as never, false, "Z"));
+    expect(formatQuery.call(connection, "SELECT 'a?b' AS x, ? AS y", [], "Z")).toBe("SELECT 'a?b' AS x, ? AS y");
+    expect(format("SELECT 'a?b' AS x, ? AS y", [], false, "Z")).toBe("SELECT 'a?b' AS x, ? AS y");
+    expect(formatQuery.call({ config: { stringifyObjects: true } }, "SELECT ?", [{ a: 1 }], "Z")).toBe(format("SELECT ?", [{ a: 1 }], true, "Z"));
+  });
+});
+
 describe("sink rows", () => {
   test("a time is written as a UTC DATETIME(3) literal, the same one after another time came between", () => {
     const a = Date.UTC(2026, 10, 26, 9, 5, 7, 42);
@@ -288,11 +309,13 @@ describe("sink rows", () => {
     expect(datetimeLiteral(b)).toBe("'1999-12-31 23:59:59.999'");
     expect(datetimeLiteral(a)).toBe("'2026-11-26 09:05:07.042'");
     expect(datetimeLiteral(null)).toBe("NULL");
+    // A time no Date holds throws, every time: it never becomes the remembered one.
+    expect(() => datetimeLiteral(8.64e15 + 1)).toThrow(RangeError);
     expect(() => datetimeLiteral(8.64e15 + 1)).toThrow(RangeError);
     expect(datetimeLiteral(b)).toBe("'1999-12-31 23:59:59.999'");
   });
 
-  test("a message row escapes its body and reuses the created time for an unchanged updated time", () => {
+  test("a message row is its numbers, its escaped body and its times as SQL literals", () => {
     const at = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
     const row = messageRow({ type: "message.created", id: "1-0", stream: "s", appId: 7, token: "t", chat: 3, number: 9, version: 100, createdAt: at, updatedAt: at, deletedAt: null, body: "it's \\ here" });
     expect(row).toBe("(7,3,9,'it\\'s \\\\ here',100,NULL,'2026-01-02 03:04:05.006','2026-01-02 03:04:05.006')");
