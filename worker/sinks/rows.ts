@@ -23,8 +23,9 @@ export function datetimeLiteral(ms: number | null): string {
 
 /** `(application_id, chat_number, number, body, version, deleted_at, created_at, updated_at)` */
 export function messageRow(e: MessageEvent): string {
+  // An unchanged updated time is the literal just made for the created time (datetimeLiteral's last).
   const created = datetimeLiteral(e.createdAt);
-  const updated = e.updatedAt === e.createdAt ? created : datetimeLiteral(e.updatedAt);
+  const updated = datetimeLiteral(e.updatedAt);
   return `(${e.appId},${e.chat},${e.number},${escape(e.body)},${e.version},${datetimeLiteral(e.deletedAt)},${created},${updated})`;
 }
 
