@@ -9,7 +9,7 @@ import { fingerprint, idempotencyKey } from "../../server/common/idempotency.ts"
 import { mergedPage, parseEntry, type OverlayEntry } from "../../server/common/overlay.ts";
 import { loadConfig, ConfigError } from "../../core/config.ts";
 import { indexSettings } from "../../core/search/index.ts";
-import { contracts, loadLua, scriptFiles } from "../../core/redis/scripts.ts";
+import { contracts, loadLua, scriptFiles, withoutUnusedHelpers } from "../../core/redis/scripts.ts";
 import { chunksByBytes, utf8Bound } from "../../worker/sinks/chunks.ts";
 import { datetimeLiteral, messageRow } from "../../worker/sinks/rows.ts";
 import { formatQuery } from "../../core/db/client.ts";
@@ -220,6 +220,40 @@ describe("lua scripts", () => {
       expect(lua).toMatch(/-- Returns/);
       expect(lua).not.toMatch(/^-- @include/m);
     }
+  });
+
+  test("a script keeps only the included helpers it calls, directly or through another", () => {
+    const lua = [
+      "-- a header",
+      "local function leaf(x)",
+      "  return x",
+      "end",
+      "-- unused, though it calls leaf",
+      "local function unused(x)",
+      "  return leaf(x)",
+      "end",
+      "local function middle(x)",
+      "  if x then",
+      "    return leaf(x)",
+      "  end",
+      "end",
+      "local function leafy(x)",
+      "  return x",
+      "end",
+      "return middle(ARGV[1])",
+    ].join("\n");
+    const kept = withoutUnusedHelpers(lua);
+    expect(kept.match(/^local function \w+/gm)).toEqual(["local function leaf", "local function middle"]);
+    expect(kept).toContain("-- a header\n");
+    expect(kept).toContain("  if x then\n    return leaf(x)\n  end\nend\n");
+    expect(kept).toEndWith("return middle(ARGV[1])");
+    // Nothing to drop: the text is unchanged.
+    expect(withoutUnusedHelpers(kept.replace("return middle(ARGV[1])", "return middle(leaf(1))"))).toBe(kept.replace("return middle(ARGV[1])", "return middle(leaf(1))"));
+    expect(() => withoutUnusedHelpers("local function open(x)\n  return x\n  end")).toThrow(/open has no "end"/);
+    // The create script calls none of the overlay's read helpers, and mutate no idempotency helper.
+    expect(loadLua("create_message").lua).not.toMatch(/local function overlay_(get|put|decode)\b/);
+    expect(loadLua("create_message").lua).toMatch(/local function instance_id\b/);
+    expect(loadLua("mutate").lua).not.toMatch(/local function (idempotent_replay|remember|take_token)\b/);
   });
 
   // A sample input per contract: its named keys and arguments must be the header's, in its order.
