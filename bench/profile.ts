@@ -1,11 +1,12 @@
 /**
- * `bun run bench:profile`: where the CPU of a create goes, ours beside the spec floor
- * (spec-floor-server.ts: Elysia + one script doing SPEC §4.1's Redis work, outside our code). Each
+ * `bun run bench:profile`: where the CPU of a create goes, ours beside the complete floor
+ * (complete-floor-server.ts: Elysia + one script doing all the spec asks of a create, flat, outside
+ * our code) and the spec floor (spec-floor-server.ts: only SPEC §4.1's Redis work). Each
  * server in turn runs under `bun --cpu-prof` (Redis db 3, the bench database) with the bench's
  * create load (wrk, 2 threads, 64 connections, 50 chats), Redis' INFO commandstats reset just
  * before. Prints, for each: the CPU per create of the server and Redis from /proc (as `bun run
  * bench` measures it), Redis' commands by CPU per create, the server's top functions by self time;
- * then self time per create by source (package or file) for both side by side: what our code adds
+ * then self time per create by source (package or file) for all three side by side: what our code adds
  * and where. The profiles (.cpuprofile, for Chrome DevTools) stay under bench/results/.
  * PROFILE=0 runs without the profiler (which costs CPU itself), for before/after comparisons of the
  * /proc figures. Run `bun run bench` once first (it creates chat_bench); PROFILE_SECONDS (default 10).
@@ -25,11 +26,11 @@ type Node = { id: number; callFrame: { functionName: string; url: string; lineNu
 type Profiled = { name: string; creates: number; byFunction: [string, number][]; bySource: Map<string, number> };
 
 /** One server under the create load: /proc CPU, Redis commandstats, and its profile's self time per create. */
-async function profile(o: { name: string; entry: string; port: number; ready: string; prepare: () => Promise<{ url: string; script: string }> }, redis: Redis): Promise<Profiled> {
+async function profile(o: { name: string; entry: string; port: number; ready: string; env?: Record<string, string>; prepare: () => Promise<{ url: string; script: string }> }, redis: Redis): Promise<Profiled> {
   const dir = join(results, o.name);
   mkdirSync(dir, { recursive: true });
   await redis.flushdb();
-  const server = Bun.spawn(["bun", ...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), join(root, o.entry)], { cwd: root, env: { ...env, PORT: String(o.port) }, stdout: "ignore", stderr: "inherit" });
+  const server = Bun.spawn(["bun", ...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), join(root, o.entry)], { cwd: root, env: { ...env, ...o.env, PORT: String(o.port) }, stdout: "ignore", stderr: "inherit" });
   let measured: { run: Awaited<ReturnType<typeof wrk>>; used: Record<string, number>; stats: string };
   try {
     await up(o.ready);
@@ -87,6 +88,7 @@ async function profile(o: { name: string; entry: string; port: number; ready: st
 
 await ensureWrk(console.log);
 const redis = new Redis(env.REDIS_URL!);
+let token = "";
 const ours = await profile(
   {
     name: "ours",
@@ -96,24 +98,37 @@ const ours = await profile(
     prepare: async () => {
       const API = "http://127.0.0.1:3921/api/v1";
       const post = (path: string, body: unknown) => fetch(`${API}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
-      const { token } = await post("/applications", { name: "profile" });
+      ({ token } = await post("/applications", { name: "profile" }));
       for (let i = 0; i < 50; i++) await post(`/applications/${token}/chats`, { name: `chat ${i}` });
       return { url: `${API}/applications/${token}/chats/`, script: join(import.meta.dir, "create-message.lua") };
     },
   },
   redis,
 );
-// The spec floor creates its 50 chats when it starts (in the flushed db).
+// Each floor creates its 50 chats when it starts (in the flushed db); the complete floor serves
+// the API's paths, under a token as long as ours.
+const complete = await profile(
+  {
+    name: "complete-floor",
+    entry: "bench/complete-floor-server.ts",
+    port: 3923,
+    ready: "http://127.0.0.1:3923/healthz",
+    env: { TOKEN: token },
+    prepare: async () => ({ url: `http://127.0.0.1:3923/api/v1/applications/${token}/chats/`, script: join(import.meta.dir, "create-message.lua") }),
+  },
+  redis,
+);
 const spec = await profile(
   { name: "spec-floor", entry: "bench/spec-floor-server.ts", port: 3922, ready: "http://127.0.0.1:3922/spec/1", prepare: async () => ({ url: "http://127.0.0.1:3922/spec/", script: join(import.meta.dir, "echo.lua") }) },
   redis,
 );
 redis.disconnect();
 if (profiling) {
-  console.log("self time per create by source (package or file), µs: ours | spec floor");
-  const names = [...new Set([...ours.bySource.keys(), ...spec.bySource.keys()])].sort((a, b) => (ours.bySource.get(b) ?? 0) - (ours.bySource.get(a) ?? 0));
-  for (const name of names.slice(0, 16)) console.log(`  ${(ours.bySource.get(name) ?? 0).toFixed(2).padStart(7)} | ${(spec.bySource.get(name) ?? 0).toFixed(2).padStart(7)}  ${name}`);
-  const all = (p: Profiled) => [...p.bySource.values()].reduce((a, b) => a + b, 0);
-  console.log(`  ${all(ours).toFixed(2).padStart(7)} | ${all(spec).toFixed(2).padStart(7)}  in all (sampled)`);
+  const sides = [ours, complete, spec];
+  console.log("self time per create by source (package or file), µs: ours | complete floor | spec floor");
+  const names = [...new Set(sides.flatMap((p) => [...p.bySource.keys()]))].sort((a, b) => (ours.bySource.get(b) ?? 0) - (ours.bySource.get(a) ?? 0));
+  const cells = (value: (p: Profiled) => number) => sides.map((p) => value(p).toFixed(2).padStart(7)).join(" | ");
+  for (const name of names.slice(0, 16)) console.log(`  ${cells((p) => p.bySource.get(name) ?? 0)}  ${name}`);
+  console.log(`  ${cells((p) => [...p.bySource.values()].reduce((a, b) => a + b, 0))}  in all (sampled)`);
 }
 process.exit(0);
