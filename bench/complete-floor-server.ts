@@ -18,20 +18,29 @@
  * Not here (the API's own choices, not the spec's): CORS and `X-Request-Id` headers, response schema
  * validation, the query-string guard, the rate limit (off in the bench), the chat's event log for
  * `Last-Event-ID` (only when someone listens), seeding a cold key from MySQL.
+ *
+ * `EXTRAS` adds, by hand, the API's own choices the way the API makes them, each a comma-separated
+ * name (bench/README.md has what they cost): `cors` (the CORS and X-Request-Id response headers of
+ * every answer, set in a request hook), `guard` (a second request hook: the query-string and
+ * Last-Event-ID checks), `response` (the answer checked against a Message schema with its date-time
+ * formats, every error status listed), `headers` (an Idempotency-Key header schema on the route),
+ * `args` (the script called with the API's 10 keys and 8 arguments: rate limit and event log keys,
+ * four settings).
  */
+// As in the API: without it ioredis traces every command on Bun, listened to or not (the shim's comment says why).
+import "../core/runtime/tracing-channel.ts";
 import { createHash } from "node:crypto";
 import { Elysia, t } from "elysia";
 import Redis from "ioredis";
 
 const port = Number(process.env.PORT ?? 3907);
+const extras = new Set((process.env.EXTRAS ?? "").split(",").filter(Boolean));
 const token = process.env.TOKEN ?? "complete-floor";
 const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379/3", { enableAutoPipelining: true });
 
 // KEYS: app hash, chat hash, stream, overlay, idempotency record, watch flag, channel, instance marker.
 // ARGV: token, chat number, body, fingerprint ('' = no key).
-redis.defineCommand("completeCreate", {
-  numberOfKeys: 8,
-  lua: `
+const lua = `
 local app = redis.call('HMGET', KEYS[1], 'id', 'r', 'v')
 if not app[1] then return {'NOAPP'} end
 local rid = redis.call('GET', KEYS[8])
@@ -66,15 +75,19 @@ redis.call('ZADD', KEYS[4], n, v .. '|+' .. ARGV[3])
 local id = redis.call('XADD', KEYS[3], '*', 'h', 'message.created|' .. app[1] .. '|' .. ARGV[1] .. '|' .. ARGV[2] .. '|' .. n .. '|' .. v .. '|' .. ms .. '|' .. ms .. '|', 'b', ARGV[3])
 if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('PUBLISH', KEYS[7], id .. '|' .. ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('SET', KEYS[5], ARGV[4] .. '|' .. n .. '|' .. v .. '|' .. ms, 'EX', 86400) end
-return {'OK', n, v, ms}`,
-});
+return {'OK', n, v, ms}`;
+redis.defineCommand("completeCreate", { numberOfKeys: 8, lua });
+// The same script called as the API calls its own: two more keys and four more arguments, unused here.
+redis.defineCommand("completeCreateWide", { numberOfKeys: 10, lua });
 type Reply = [string, number?, string?, string?];
-const call = redis as unknown as { completeCreate(...a: string[]): Promise<Reply> };
+const call = redis as unknown as { completeCreate(...a: string[]): Promise<Reply>; completeCreateWide(...a: string[]): Promise<Reply> };
 // Keys `cf:{token}:…` (bench/create.ts deletes the stream and overlays a run leaves).
 const tag = (tok: string) => `cf:{${tok}}`;
 const create = (tok: string, chat: string, body: string, idemKey: string, fp: string) => {
   const p = tag(tok);
-  return call.completeCreate(`${p}:app`, `${p}:chat:${chat}`, `${p}:stream`, `${p}:overlay:${chat}`, `${p}:idem:${idemKey}`, `${p}:watch:${chat}`, `${p}:channel:${chat}`, `${p}:instance`, tok, chat, body, fp);
+  const keys = [`${p}:app`, `${p}:chat:${chat}`, `${p}:stream`, `${p}:overlay:${chat}`, `${p}:idem:${idemKey}`, `${p}:watch:${chat}`, `${p}:channel:${chat}`, `${p}:instance`];
+  if (extras.has("args")) return call.completeCreateWide(...keys, `${p}:rate`, `${p}:log:${chat}`, tok, chat, body, fp, "86400", "0", "100", "3600000");
+  return call.completeCreate(...keys, tok, chat, body, fp);
 };
 
 class HttpError extends Error {
@@ -89,6 +102,34 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const latency = new Map<string, { counts: number[]; sum: number; count: number }>();
 const started = new WeakMap<Request, number>();
+
+// EXTRAS: the API's choices, as the API makes them (server/app.ts, common/guard.ts, the models).
+const EXPOSED = "location, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, idempotent-replayed, x-request-id";
+const CLIENT_ID = /^[\x21-\x7e]{1,200}$/;
+const ids = new WeakMap<Request, string>();
+function requestId(request: Request): string {
+  let id = ids.get(request);
+  if (id === undefined) {
+    const given = request.headers.get("x-request-id");
+    id = given !== null && CLIENT_ID.test(given) ? given : crypto.randomUUID();
+    ids.set(request, id);
+  }
+  return id;
+}
+const guard = new Elysia({ name: "guard" }).onRequest(({ request }) => {
+  const url = request.url;
+  const start = url.indexOf("?");
+  if (start >= 0 && start < url.length - 1) throw new HttpError(400, "bad_request", "no query string here");
+  const lastEventId = request.headers.get("last-event-id");
+  if (lastEventId !== null && lastEventId !== "") throw new HttpError(400, "bad_request", "no Last-Event-ID here");
+});
+const Timestamp = t.String({ format: "date-time" });
+const MessageOut = t.Object({ number: t.Integer({ minimum: 1 }), chat_number: t.Integer({ minimum: 1 }), body: t.String(), created_at: Timestamp, updated_at: Timestamp });
+const ErrorOut = t.Object({ error: t.Object({ code: t.String(), message: t.String(), details: t.Optional(t.Array(t.Unknown())) }) });
+const routeExtras = {
+  ...(extras.has("response") ? { response: { 201: MessageOut, ...Object.fromEntries([400, 404, 409, 413, 415, 422, 429, 503].map((s) => [s, ErrorOut])) } } : {}),
+  ...(extras.has("headers") ? { headers: t.Object({ "idempotency-key": t.Optional(t.String({ pattern: "^[\\x21-\\x7e]{1,255}$" })) }) } : {}),
+};
 
 function bodyProblem(body: string): string | undefined {
   if (body.trim() === "") return "body must not be blank";
@@ -112,7 +153,11 @@ new Elysia()
     set.status = e.status;
     return { error: { code: e.code, message: e.message } };
   })
-  .onRequest(({ request }) => void started.set(request, performance.now()))
+  .onRequest(({ request, set }) => {
+    started.set(request, performance.now());
+    if (extras.has("cors")) Object.assign(set.headers, { "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED, "x-request-id": requestId(request) });
+  })
+  .use(extras.has("guard") ? guard : new Elysia({ name: "no-guard" }))
   .onParse(async ({ request }) => {
     if (Number(request.headers.get("content-length")) > 64 * 1024) throw new HttpError(413, "payload_too_large", "the body is over 64 KiB");
     if (request.headers.get("content-type")?.split(";")[0]!.trim().toLowerCase() !== "application/json") throw new HttpError(415, "unsupported_media_type", "JSON only");
@@ -152,10 +197,10 @@ new Elysia()
       set.headers.location = `/api/v1/applications/${params.token}/chats/${params.chat}/messages/${number}`;
       return { number: Number(number), chat_number: Number(params.chat), body: body.body, created_at: at, updated_at: at };
     },
-    { body: t.Object({ body: t.String() }) },
+    { body: t.Object({ body: t.String() }), ...routeExtras },
   )
   .get("/healthz", () => "ok")
   .listen(port);
-console.log(`complete floor on ${port}`);
+console.log(`complete floor on ${port}${extras.size ? ` with ${[...extras].join(", ")}` : ""}`);
 // A clean exit on SIGTERM, so that `bun --cpu-prof` writes its profile.
 process.on("SIGTERM", () => process.exit(0));

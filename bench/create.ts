@@ -3,8 +3,9 @@
  * beside the echo server (the baseline of the target), the spec floor (spec-floor-server.ts: bare
  * Elysia + one script doing the Redis work SPEC §4.1 asks of a create) and the complete floor
  * (complete-floor-server.ts: the same doing everything the spec asks of a create, flat, outside our
- * code), in BENCH_ROUNDS rounds, the four back to back in rotated order; and p99 at a constant half
- * of our median rate (createHalfRate).
+ * code), the same with the API's own choices added (EXTRAS, complete-floor-server.ts), in
+ * BENCH_ROUNDS rounds, the five back to back in rotated order; and p99 at a constant half of our
+ * median rate (createHalfRate).
  */
 import type { Subprocess } from "bun";
 import { join } from "node:path";
@@ -19,6 +20,8 @@ import { addRoundsRow, addRow } from "./table.ts";
 const specFloorKeys = (chats: number) => ["spec:{f}:stream", ...Array.from({ length: chats }, (_, i) => `spec:{f}:overlay:${i + 1}`)];
 /** The same for the complete floor, whose keys are under the token it serves. */
 const completeFloorKeys = (token: string, chats: number) => [`cf:{${token}}:stream`, ...Array.from({ length: chats }, (_, i) => `cf:{${token}}:overlay:${i + 1}`)];
+/** Every choice of the API's that the spec does not ask for, added to the complete floor (complete-floor-server.ts). */
+const API_CHOICES = "cors,guard,response,headers,args";
 
 export type WrkFigures = { rps: number; p99: number; requests: number; non2xx: number; cpuPerRequest: number; used: Record<string, number> };
 
@@ -39,6 +42,10 @@ export async function createScenarios(o: { api: Subprocess; API: string; token: 
   // The complete floor serves the API's own paths, under the bench application's token (its keys apart from ours).
   const complete = spawn("bench/complete-floor-server.ts", { PORT: "3905", TOKEN: o.token });
   await up("http://127.0.0.1:3905/healthz");
+  // Its twin with the API's own choices, under another token (its keys apart from the first's).
+  const choicesToken = `${o.token.slice(0, -1)}${o.token.endsWith("x") ? "y" : "x"}`;
+  const choices = spawn("bench/complete-floor-server.ts", { PORT: "3907", TOKEN: choicesToken, EXTRAS: API_CHOICES });
+  await up("http://127.0.0.1:3907/healthz");
   const specFloor = spawn("bench/spec-floor-server.ts", { PORT: "3906" });
   await up("http://127.0.0.1:3906/spec/1");
   const floorKeys = new Redis(env.REDIS_URL!);
@@ -59,13 +66,19 @@ export async function createScenarios(o: { api: Subprocess; API: string; token: 
         await floorKeys.del(...completeFloorKeys(o.token, 50));
         return run;
       },
+      choicesFloor: async () => {
+        const run = await meteredWrk(`http://127.0.0.1:3907/api/v1/applications/${choicesToken}/chats/`, script, { choicesFloor: choices.pid, redis: o.redisPid }, "complete floor with the API's choices");
+        await floorKeys.del(...completeFloorKeys(choicesToken, 50));
+        return run;
+      },
     },
     (round, order) => log(`create message round ${round + 1}/${ROUNDS}: wrk, 64 connections, ${SECONDS}s each: ${order.join(", ")}`),
   );
   await stop(complete);
+  await stop(choices);
   await stop(specFloor);
   floorKeys.disconnect();
-  const { ours, echo, completeFloor: completes, specFloor: specFloors } = runs;
+  const { ours, echo, completeFloor: completes, choicesFloor: choiceFloors, specFloor: specFloors } = runs;
   const of = <K extends keyof WrkFigures>(list: WrkFigures[], key: K) => list.map((r) => r[key]) as WrkFigures[K][];
   const detail = { requests: of(ours, "requests"), cpuSeconds: of(ours, "used"), echoCpuSeconds: of(echo, "used") };
   addRoundsRow({ scenario: "create message (req/s, wrk -c64)", ours: of(ours, "rps"), baseline: of(echo, "rps"), baselineName: "echo", target: "≥ 0.50", pass: (a, b) => a / b >= 0.5, unit: "ratio", detail });
@@ -80,6 +93,9 @@ export async function createScenarios(o: { api: Subprocess; API: string; token: 
   addRoundsRow({ scenario: "create req/s vs the complete floor: Elysia + all the spec asks of a create", ours: of(ours, "rps"), baseline: of(completes, "rps"), baselineName: "complete floor", target: "info", pass: () => true, unit: "ratio", detail: completeDetail });
   addRoundsRow({ scenario: "create CPU/req vs the complete floor, each + Redis (µs)", ours: of(ours, "cpuPerRequest"), baseline: of(completes, "cpuPerRequest"), baselineName: "complete floor", target: "info", pass: () => true, unit: "µs", detail: completeDetail });
   addRoundsRow({ scenario: "create CPU/req: the complete floor vs the echo (µs)", ours: of(completes, "cpuPerRequest"), baseline: of(echo, "cpuPerRequest"), baselineName: "echo", target: "info", pass: () => true, unit: "µs", detail: completeDetail });
+  // What the API's own choices cost when a program outside our code makes them (EXTRAS).
+  const choicesDetail = { extras: API_CHOICES, choicesFloorRequests: of(choiceFloors, "requests"), choicesFloorCpuSeconds: of(choiceFloors, "used") };
+  addRoundsRow({ scenario: "create CPU/req vs the complete floor with the API's choices, each + Redis (µs)", ours: of(ours, "cpuPerRequest"), baseline: of(choiceFloors, "cpuPerRequest"), baselineName: "complete floor + choices", target: "info", pass: () => true, unit: "µs", detail: choicesDetail });
   return { medianRps: median(of(ours, "rps")) };
 }
 

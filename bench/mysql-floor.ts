@@ -8,6 +8,8 @@
  * Re-creates chat_bench as the bench does (it resets it at start too) and uses a scratch stream in
  * Redis db 3 and a scratch table there, both removed at the end.
  */
+// As in the API: without it ioredis traces every command on Bun, listened to or not (the shim's comment says why).
+import "../core/runtime/tracing-channel.ts";
 import Redis from "ioredis";
 import mysql from "mysql2/promise";
 import { commands, meter, perOp, pidOfPort, sum } from "./cpu.ts";

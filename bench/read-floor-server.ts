@@ -9,6 +9,8 @@
  * the same two cores (bench/README.md, "The read rows' floor"). APP_ID: the application's id in
  * MySQL (default 1). `bun run bench` runs it beside the get / list rows (reads.ts).
  */
+// As in the API: without it ioredis traces every command on Bun, listened to or not (the shim's comment says why).
+import "../core/runtime/tracing-channel.ts";
 import { Elysia } from "elysia";
 import Redis from "ioredis";
 import mysql from "mysql2";

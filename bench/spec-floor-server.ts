@@ -10,6 +10,8 @@
  * bench's load), no rate limit, no hooks, no metrics. What our create costs above this is our code;
  * what this costs above the echo is Bun, Elysia, ioredis and Redis doing the required work.
  */
+// As in the API: without it ioredis traces every command on Bun, listened to or not (the shim's comment says why).
+import "../core/runtime/tracing-channel.ts";
 import { RedisClient } from "bun";
 import { Elysia, t } from "elysia";
 import Redis from "ioredis";
