@@ -151,8 +151,8 @@ export async function createHalfRate(o: { API: string; token: string; medianRps:
   const rate = Math.round(o.medianRps / 2);
   const seconds = Math.min(SECONDS, 8);
   const body = JSON.stringify({ body: "constant rate message with a few words" });
-  // The complete floor, warmed up as the API was by the wrk rounds; its keys are deleted after each
-  // of its runs, so that no run goes beside the other's pending creates.
+  // The complete floor, warmed up as the API was by the wrk rounds; what each of its runs queued is
+  // deleted after it (ours' creates stay queued, see above).
   const complete = spawn("bench/complete-floor-server.ts", { PORT: "3905", TOKEN: o.token });
   await up("http://127.0.0.1:3905/healthz");
   const completeUrl = `http://127.0.0.1:3905/api/v1/applications/${o.token}/chats/`;
