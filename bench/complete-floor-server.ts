@@ -19,13 +19,13 @@
  * validation, the query-string guard, the rate limit (off in the bench), the chat's event log for
  * `Last-Event-ID` (only when someone listens), seeding a cold key from MySQL.
  *
- * `EXTRAS` adds, by hand, the API's own choices the way the API makes them, each a comma-separated
- * name (bench/README.md has what they cost): `cors` (the CORS and X-Request-Id response headers of
- * every answer, set in a request hook), `guard` (a second request hook: the query-string and
- * Last-Event-ID checks), `response` (the answer checked against a Message schema with its date-time
- * formats, every error status listed), `headers` (an Idempotency-Key header schema on the route),
- * `args` (the script called with the API's 10 keys and 8 arguments: rate limit and event log keys,
- * four settings).
+ * `EXTRAS` adds the API's own choices, made with the API's own pieces (the only code of ours this
+ * file loads, and only for them), each a comma-separated name (bench/README.md has what they cost):
+ * `cors` (the CORS and X-Request-Id headers of every answer, server/common/response-headers.ts, set
+ * in the request hook), `guard` (the API's second request hook, server/common/guard.ts), `response`
+ * (the answer checked against the API's Message model, every error status listed), `headers` (the
+ * API's Idempotency-Key header schema on the route), `args` (the script called with the API's 10 keys
+ * and 8 arguments: rate limit and event log keys, four settings).
  */
 // As in the API: without it ioredis traces every command on Bun, listened to or not (the shim's comment says why).
 import "../core/runtime/tracing-channel.ts";
@@ -103,32 +103,19 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 const latency = new Map<string, { counts: number[]; sum: number; count: number }>();
 const started = new WeakMap<Request, number>();
 
-// EXTRAS: the API's choices, as the API makes them (server/app.ts, common/guard.ts, the models).
-const EXPOSED = "location, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, idempotent-replayed, x-request-id";
-const CLIENT_ID = /^[\x21-\x7e]{1,200}$/;
-const ids = new WeakMap<Request, string>();
-function requestId(request: Request): string {
-  let id = ids.get(request);
-  if (id === undefined) {
-    const given = request.headers.get("x-request-id");
-    id = given !== null && CLIENT_ID.test(given) ? given : crypto.randomUUID();
-    ids.set(request, id);
-  }
-  return id;
-}
-const guard = new Elysia({ name: "guard" }).onRequest(({ request }) => {
-  const url = request.url;
-  const start = url.indexOf("?");
-  if (start >= 0 && start < url.length - 1) throw new HttpError(400, "bad_request", "no query string here");
-  const lastEventId = request.headers.get("last-event-id");
-  if (lastEventId !== null && lastEventId !== "") throw new HttpError(400, "bad_request", "no Last-Event-ID here");
-});
-const Timestamp = t.String({ format: "date-time" });
-const MessageOut = t.Object({ number: t.Integer({ minimum: 1 }), chat_number: t.Integer({ minimum: 1 }), body: t.String(), created_at: Timestamp, updated_at: Timestamp });
-const ErrorOut = t.Object({ error: t.Object({ code: t.String(), message: t.String(), details: t.Optional(t.Array(t.Unknown())) }) });
+// EXTRAS: the API's choices, made with the API's own pieces (its header function, guard hook,
+// models), loaded only then: without them this program holds none of our code.
+const ours = extras.size
+  ? {
+      ...(await import("../server/common/guard.ts")),
+      ...(await import("../server/common/models.ts")),
+      ...(await import("../server/common/response-headers.ts")),
+      ...(await import("../server/features/messages/model.ts")),
+    }
+  : undefined;
 const routeExtras = {
-  ...(extras.has("response") ? { response: { 201: MessageOut, ...Object.fromEntries([400, 404, 409, 413, 415, 422, 429, 503].map((s) => [s, ErrorOut])) } } : {}),
-  ...(extras.has("headers") ? { headers: t.Object({ "idempotency-key": t.Optional(t.String({ pattern: "^[\\x21-\\x7e]{1,255}$" })) }) } : {}),
+  ...(ours && extras.has("response") ? { response: { 201: ours.Message, ...ours.errors(400, 404, 409, 413, 415, 422, 429, 503) } } : {}),
+  ...(ours && extras.has("headers") ? { headers: ours.IdempotencyHeaders } : {}),
 };
 
 function bodyProblem(body: string): string | undefined {
@@ -155,9 +142,9 @@ new Elysia()
   })
   .onRequest(({ request, set }) => {
     started.set(request, performance.now());
-    if (extras.has("cors")) Object.assign(set.headers, { "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED, "x-request-id": requestId(request) });
+    if (ours && extras.has("cors")) Object.assign(set.headers, ours.responseHeaders(request));
   })
-  .use(extras.has("guard") ? guard : new Elysia({ name: "no-guard" }))
+  .use(ours && extras.has("guard") ? ours.requestGuard : new Elysia({ name: "no-guard" }))
   .onParse(async ({ request }) => {
     if (Number(request.headers.get("content-length")) > 64 * 1024) throw new HttpError(413, "payload_too_large", "the body is over 64 KiB");
     if (request.headers.get("content-type")?.split(";")[0]!.trim().toLowerCase() !== "application/json") throw new HttpError(415, "unsupported_media_type", "JSON only");

@@ -9,7 +9,8 @@ import { fingerprint, idempotencyKey } from "../../server/common/idempotency.ts"
 import { mergedPage, parseEntry, type OverlayEntry } from "../../server/common/overlay.ts";
 import { loadConfig, ConfigError } from "../../core/config.ts";
 import { indexSettings } from "../../core/search/index.ts";
-import { contracts, loadLua, scriptFiles, withoutUnusedHelpers } from "../../core/redis/scripts.ts";
+import { contracts } from "../../core/redis/scripts.ts";
+import { loadLua, scriptFiles, withoutUnusedHelpers } from "../../core/redis/lua-source.ts";
 import { chunksByBytes, utf8Bound } from "../../worker/sinks/chunks.ts";
 import { datetimeLiteral, messageRow } from "../../worker/sinks/rows.ts";
 import { formatQuery } from "../../core/db/client.ts";
