@@ -19,8 +19,8 @@
  * validation, the query-string guard, the rate limit (off in the bench), the chat's event log for
  * `Last-Event-ID` (only when someone listens), seeding a cold key from MySQL.
  *
- * `EXTRAS` adds the API's own choices, made with the API's own pieces (the only code of ours this
- * file loads, and only for them), each a comma-separated name (bench/README.md has what they cost):
+ * `EXTRAS` adds the API's own choices, made with the API's own pieces (loaded only for them; else
+ * the only file of ours this program loads is the runtime shim below), each a comma-separated name (bench/README.md has what they cost):
  * `cors` (the CORS and X-Request-Id headers of every answer, server/common/response-headers.ts, set
  * in the request hook), `guard` (the API's second request hook, server/common/guard.ts), `response`
  * (the answer checked against the API's Message model, every error status listed), `headers` (the
@@ -104,7 +104,7 @@ const latency = new Map<string, { counts: number[]; sum: number; count: number }
 const started = new WeakMap<Request, number>();
 
 // EXTRAS: the API's choices, made with the API's own pieces (its header function, guard hook,
-// models), loaded only then: without them this program holds none of our code.
+// models), loaded only then: without them, the runtime shim is the only file of ours loaded.
 const ours = extras.size
   ? {
       ...(await import("../server/common/guard.ts")),
