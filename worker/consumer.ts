@@ -5,6 +5,7 @@
  * what every group has acknowledged, and stops cleanly: after stop() it reads nothing more (a
  * blocked read is cut short with CLIENT UNBLOCK) and keeps retrying what it holds until it is
  * acknowledged, or until stopTimeoutMs has passed (then it is left pending for another worker).
+ * A batch's acknowledgement (and the sink's follow-up, if any) overlaps the next batch's work.
  */
 import { Cluster } from "ioredis";
 import type { RedisClient } from "../core/redis/client.ts";
@@ -14,11 +15,17 @@ import { compareStreamIds as compareIds } from "../core/events.ts";
 
 export type Entry = { stream: string; id: string; fields: string[] };
 
+export type FollowUp = () => Promise<void>;
+
 export type Sink<T> = {
   name: string;
   group: string;
-  /** Applies a batch; must be idempotent (an entry can be delivered again after a crash). */
-  handle(items: T[]): Promise<void>;
+  /**
+   * Applies a batch; must be idempotent (an entry can be delivered again after a crash). May return
+   * a follow-up (clean-up once the batch is committed) that the consumer runs before acknowledging
+   * the batch, while the next batch is applied; when it fails, the batch is applied again.
+   */
+  handle(items: T[]): Promise<FollowUp | void>;
   /** True for outages (retry the same batch forever, with backoff), false for bad data. */
   isTransient(error: unknown): boolean;
 };
@@ -44,8 +51,6 @@ export type ConsumerOptions<T> = {
   /** Parses an entry; a throw sends the entry straight to the dead-letter stream. */
   decode(entry: Entry): T;
   sink: Sink<T>;
-  /** Called after each committed batch (metrics, tests). */
-  onBatch?: (count: number) => void;
   /**
    * REDIS_WAIT_REPLICAS: a batch is handed to the sink only once that many replicas hold its entries.
    * Else a failover could promote a replica that never had an entry the sink already persisted: a
@@ -74,6 +79,12 @@ export class StreamConsumer<T> {
   private ahead: Promise<Entry[] | { failed: unknown }> | undefined;
   private blockingId: number | undefined;
   private stopped: Promise<void> | undefined;
+  /**
+   * The last applied batch's follow-up and acknowledgement, running while the next batch is applied
+   * (the sink's servers and this process then work at the same time). Resolves to the entries to
+   * apply again: none, or that batch when either step failed (they are still pending here).
+   */
+  private settling: Promise<Entry[]> | undefined;
 
   constructor(private readonly o: ConsumerOptions<T>) {
     // A new connection has a new client id (CLIENT UNBLOCK needs the current one).
@@ -110,6 +121,13 @@ export class StreamConsumer<T> {
           await this.takeAhead();
           continue;
         }
+        // Nothing in hand to overlap with: the last batch's acknowledgement is waited for here.
+        const again = await this.takeSettling();
+        if (again.length) {
+          this.inHand = again;
+          this.heldSince = Date.now();
+          continue;
+        }
         if (this.stopping) break;
         this.inHand = await this.next();
         this.heldSince = Date.now();
@@ -123,6 +141,8 @@ export class StreamConsumer<T> {
         await this.backoff();
       }
     }
+    // Stopped at the deadline with a batch still settling: its acknowledgement is let finish.
+    await this.settling;
     log.info("consumer stopped", { group: sink.group });
   }
 
@@ -269,12 +289,12 @@ export class StreamConsumer<T> {
       this.ahead = this.read(">", false).catch((failed: unknown) => ({ failed }));
     }
     try {
-      await this.o.sink.handle(items);
-      await this.ack(good);
-      this.failures = 0;
+      const followUp = await this.o.sink.handle(items);
       for (const e of good) this.attempts.delete(e.id);
-      this.o.onBatch?.(good.length);
-      return [];
+      // At most one batch settles at a time: the previous one first (a failed one is applied again).
+      const again = await this.takeSettling();
+      this.settling = this.settle(good, followUp);
+      return again;
     } catch (error) {
       if (this.o.sink.isTransient(error)) {
         this.o.log.warn("sink unavailable, retrying", { group: this.o.sink.group, err: error, failures: this.failures });
@@ -299,6 +319,29 @@ export class StreamConsumer<T> {
       await this.backoff();
       return [entry];
     }
+  }
+
+  /** Runs a committed batch's follow-up, then acknowledges it; resolves to the batch when either failed. */
+  private async settle(entries: Entry[], followUp: FollowUp | void): Promise<Entry[]> {
+    try {
+      if (followUp) await followUp();
+      await this.ack(entries);
+      this.failures = 0;
+      return [];
+    } catch (error) {
+      this.o.log.warn("could not settle a committed batch; applying it again", { group: this.o.sink.group, err: error, failures: this.failures });
+      return entries;
+    }
+  }
+
+  /** Waits for the batch settling, if any; after a failure, backs off and returns its entries. */
+  private async takeSettling(): Promise<Entry[]> {
+    const settling = this.settling;
+    if (!settling) return [];
+    this.settling = undefined;
+    const again = await settling;
+    if (again.length) await this.backoff();
+    return again;
   }
 
   /**

@@ -3,8 +3,9 @@
  * tombstone (deleted_at) is never lifted, and the counts move by what the batch changed (the rows
  * read with FOR UPDATE first, or, for creates, inserted by a plain INSERT that fails if a row exists),
  * so a redelivered batch changes nothing twice. After the commit, the pending
- * overlay entries that are now persisted leave Redis; with DATABASE_READ_URL, only once the replica
- * the API reads has applied the commit too (./replica.ts), deletes and tombstones included.
+ * overlay entries that are now persisted leave Redis (the batch's follow-up, which the consumer runs
+ * while the next batch is applied); with DATABASE_READ_URL, only once the replica the API reads has
+ * applied the commit too (./replica.ts), deletes and tombstones included.
  */
 import { and, eq, inArray, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
@@ -286,7 +287,8 @@ export function mysqlSink({ pool, redis, scripts, keys, replica }: { pool: Pool;
         conn.release();
       }
       if (replica) await replica.reached(position!);
-      await release(applied);
+      // Run by the consumer before it acknowledges the batch, while the next batch is applied.
+      return () => release(applied);
     },
   };
 }
