@@ -65,25 +65,43 @@ export function spawn(entry: string, extra: Record<string, string> = {}) {
 /**
  * Starts a process and resolves once a line of its output (the JSON logs on stdout) contains
  * `readyText`: what it costs to start (loading modules, connecting) then stays out of a measurement
- * begun here, as the baselines' own start-up does. The rest of its output is read and dropped.
+ * begun here, as the baselines' own start-up does. The rest of its output is read on; `untilLine`
+ * waits for a later line (within `timeoutMs`).
  */
-export async function spawnReady(entry: string, extra: Record<string, string>, readyText: string, timeoutMs = 30_000): Promise<Subprocess> {
+export async function spawnReady(entry: string, extra: Record<string, string>, readyText: string, timeoutMs = 30_000) {
   const proc = Bun.spawn(["bun", join(root, entry)], { cwd: root, env: { ...env, ...extra }, stdout: "pipe", stderr: "inherit" });
   children.add(proc);
   const reader = proc.stdout.getReader();
   const decoder = new TextDecoder();
   let seen = "";
-  const deadline = Date.now() + timeoutMs;
-  while (!seen.includes(readyText)) {
-    const timer = new Promise<"timeout">((done) => setTimeout(() => done("timeout"), Math.max(0, deadline - Date.now())));
-    const chunk = await Promise.race([reader.read(), timer]);
-    if (chunk === "timeout" || chunk.done) throw new Error(`${entry} did not log "${readyText}" within ${timeoutMs} ms`);
-    seen = (seen + decoder.decode(chunk.value, { stream: true })).slice(-4096);
-  }
+  let ended = false;
+  let wake = () => {};
   void (async () => {
-    while (!(await reader.read().catch(() => ({ done: true }))).done);
+    for (;;) {
+      const chunk = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+      if (chunk.done) break;
+      seen = (seen + decoder.decode(chunk.value, { stream: true })).slice(-4096);
+      wake();
+    }
+    ended = true;
+    wake();
   })();
-  return proc;
+  /** Resolves once the output holds `text` after what the previous wait matched. */
+  const untilLine = async (text: string, waitMs: number) => {
+    const deadline = Date.now() + waitMs;
+    while (!seen.includes(text)) {
+      if (ended) throw new Error(`${entry} exited before logging "${text}"`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${entry} did not log "${text}" within ${waitMs} ms`);
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, left);
+        wake = () => (clearTimeout(timer), done());
+      });
+    }
+    seen = seen.slice(seen.indexOf(text) + text.length);
+  };
+  await untilLine(readyText, timeoutMs);
+  return Object.assign(proc, { untilLine });
 }
 
 /** Waits until `url` answers below 500 (10 s at most). */
