@@ -50,7 +50,7 @@ export async function untilQuiet(log: (msg: string) => void, threshold = 0.15, d
     const share = busy();
     if (share < threshold) return share;
     if (Date.now() > deadline) {
-      log(`note: the machine stayed ${Math.round(share * 100)} % busy for ${deadlineMs / 1000} s before a latency run; measuring anyway`);
+      log(`note: the machine stayed ${Math.round(share * 100)} % busy for ${deadlineMs / 1000} s before a measured run; measuring anyway`);
       return share;
     }
   }

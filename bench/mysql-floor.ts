@@ -24,7 +24,8 @@ import mysql from "mysql2/promise";
 
 const count = Number(process.env.FLOOR_MESSAGES ?? 100_000);
 const BATCH = 2000;
-const stream = "mysqlfloor:{f}:stream";
+// The bench passes FLOOR_STREAM (drains.ts): it watches the group "floor" there.
+const stream = process.env.FLOOR_STREAM ?? "mysqlfloor:{f}:stream";
 const overlay = "mysqlfloor:{f}:overlay";
 const group = "floor";
 const [APP, TOKEN, CHAT] = [1, "f".repeat(32), 1];

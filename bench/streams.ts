@@ -73,3 +73,34 @@ export async function waitDrained(redis: Redis | Cluster, groups: string[], o: {
     await Bun.sleep(50);
   }
 }
+
+/**
+ * Entries `group` has acknowledged on `streams` since it was created (entries-read minus pending,
+ * summed; a missing stream or group, or one that has read nothing, counts 0). Undefined when Redis
+ * does not know the entries-read of a group that has read (one created at an arbitrary id).
+ */
+export async function acknowledged(redis: Redis | Cluster, streams: string[], group: string): Promise<number | undefined> {
+  let total = 0;
+  for (const stream of streams) {
+    const row = ((await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][]).map(record).find((r) => r.name === group);
+    if (!row) continue;
+    // Null on a group that has read nothing yet, or whose counter Redis lost track of.
+    if (row["entries-read"] === null || row["entries-read"] === undefined) {
+      if (String(row["last-delivered-id"]) === "0-0") continue;
+      return undefined;
+    }
+    total += Number(row["entries-read"]) - Number(row.pending);
+  }
+  return total;
+}
+
+/** Waits until `group` has acknowledged at least `count` entries on `streams`; returns how many it has. */
+export async function untilAcknowledged(redis: Redis | Cluster, streams: string[], group: string, count: number, timeoutMs = 300_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const done = (await acknowledged(redis, streams, group)) ?? 0;
+    if (done >= count) return done;
+    if (Date.now() > deadline) throw new Error(`group ${group} acknowledged ${done} entries, not ${count}, within ${timeoutMs / 1000} s`);
+    await Bun.sleep(5);
+  }
+}

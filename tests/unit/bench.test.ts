@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { chartRows, chartSvg, escapeXml } from "../../bench/chart.ts";
-import { inRounds, median, range, rotated, roundsFrom } from "../../bench/rounds.ts";
+import { inRounds, median, range, rotated, roundsFrom, warmUpCount } from "../../bench/rounds.ts";
 import { renderTable, short, type Row } from "../../bench/table.ts";
 
 /**
@@ -59,6 +59,14 @@ describe("bench rounds", () => {
     expect(rotated(["a", "b", "c"], 4)).toEqual(["b", "c", "a"]);
     expect([0, 1, 2].map((r) => rotated(["ours", "raw"], r)[0])).toEqual(["ours", "raw", "ours"]);
     expect(rotated([], 3)).toEqual([]);
+  });
+
+  test("a drain's warm-up: a fifth in whole batches from 20 batches up, none below", () => {
+    expect(warmUpCount(100_000, 2000)).toBe(20_000);
+    expect(warmUpCount(40_000, 2000)).toBe(8000);
+    expect(warmUpCount(45_000, 2000)).toBe(8000);
+    expect(warmUpCount(39_999, 2000)).toBe(0);
+    expect(warmUpCount(2000, 2000)).toBe(0);
   });
 
   test("inRounds runs each entrant once per round, in rotated order, results in round order", async () => {
