@@ -69,11 +69,13 @@ export function searchSink({ es, redis, keys, index }: { es: Client; redis: Redi
     if (!operations.length) return;
     // require_alias: with the alias missing (an index being rebuilt), an index operation fails as an
     // outage and is retried, instead of auto-creating a concrete index under the alias's name.
-    const response = await es.bulk({ operations: operations as never, require_alias: true });
+    // filter_path: only what is read below. A full answer holds ~200 bytes per document (index, id,
+    // version, shards, sequence number) that Elasticsearch writes and this process parses for nothing.
+    const response = await es.bulk({ operations: operations as never, require_alias: true, filter_path: "errors,items.*.status,items.*.error" });
     if (!response.errors) return;
     const failures: string[] = [];
     let outage = false;
-    for (const item of response.items as BulkItem[]) {
+    for (const item of (response.items ?? []) as BulkItem[]) {
       const [action, result] = Object.entries(item)[0]!;
       // 409: a newer version is already indexed; 404: deleting what is already gone.
       if (result.status < 300 || result.status === 409 || (action === "delete" && result.status === 404)) continue;
