@@ -290,7 +290,8 @@ export class StreamConsumer<T> {
     }
     try {
       const followUp = await this.o.sink.handle(items);
-      for (const e of good) this.attempts.delete(e.id);
+      // Entries counted as failing (a batch split to find a bad one) are forgotten once applied.
+      if (this.attempts.size) for (const e of good) this.attempts.delete(e.id);
       // At most one batch settles at a time: the previous one first (a failed one is applied again).
       const again = await this.takeSettling();
       this.settling = this.settle(good, followUp);

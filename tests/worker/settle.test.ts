@@ -7,15 +7,8 @@ import { expect, test } from "bun:test";
 import { createLogger } from "../../core/log.ts";
 import { StreamConsumer, type Entry } from "../../worker/consumer.ts";
 import { createRedis } from "../../core/redis/client.ts";
+import { eventually } from "../support/http.ts";
 import { config } from "../support/stack.ts";
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 test("a batch is acknowledged only once its follow-up succeeded; a failed follow-up has the batch applied again", async () => {
   // Connections of its own, as the worker's: the blocking read holds one.
@@ -67,7 +60,12 @@ test("a batch is acknowledged only once its follow-up succeeded; a failed follow
     },
   });
   const running = consumer.start();
-  await until("every entry settled and acknowledged", async () => settled.flat().length >= total && Number(((await redis.xpending(stream, "g")) as [number])[0]) === 0);
+  await eventually(
+    async () => (settled.flat().length >= total && Number(((await redis.xpending(stream, "g")) as [number])[0]) === 0 ? true : undefined),
+    30_000,
+    "every entry settled and acknowledged",
+    20,
+  );
   await consumer.stop();
   await running;
 
