@@ -72,7 +72,7 @@ local v = string.format('%.0f', now)
 local ms = string.format('%.0f', math.floor(now / 1000))
 redis.call('HSET', KEYS[1], 'v', v)
 redis.call('ZADD', KEYS[4], n, v .. '|+' .. ARGV[3])
-local id = redis.call('XADD', KEYS[3], '*', 'h', 'message.created|' .. app[1] .. '|' .. ARGV[1] .. '|' .. ARGV[2] .. '|' .. n .. '|' .. v .. '|' .. ms .. '|' .. ms .. '|', 'b', ARGV[3])
+local id = redis.call('XADD', KEYS[3], '*', 'e', 'message.created|' .. app[1] .. '|' .. ARGV[1] .. '|' .. ARGV[2] .. '|' .. n .. '|' .. v .. '|' .. ms .. '|' .. ms .. '||' .. ARGV[3])
 if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('PUBLISH', KEYS[7], id .. '|' .. ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('SET', KEYS[5], ARGV[4] .. '|' .. n .. '|' .. v .. '|' .. ms, 'EX', 86400) end
 return {'OK', n, v, ms}`;

@@ -4,7 +4,7 @@
  * the drain rounds beside our worker ("… vs the complete floor").
  *
  * It fills its own stream with FLOOR_MESSAGES `message.created` entries in the worker's format (one
- * header field and the body, as the create script writes them) and its own pending overlay (a sorted
+ * field: the header and the body, as the create script writes them) and its own pending overlay (a sorted
  * set scored by number, member "version|+body", as the create script writes it), in Redis db 3,
  * beside scratch tables shaped like `chats` and `messages`. Then it logs "floor ready" and drains
  * the stream with one consumer group: XREADGROUP of 2,000 (the next batch read while the current one
@@ -76,7 +76,7 @@ async function fill() {
     const pipeline = redis.pipeline();
     for (let k = i; k < Math.min(count, i + BATCH); k++) {
       const version = ms * 1000 + k;
-      pipeline.xadd(stream, "*", "h", `message.created|${APP}|${TOKEN}|${CHAT}|${k + 1}|${version}|${ms}|${ms}|`, "b", body(k));
+      pipeline.xadd(stream, "*", "e", `message.created|${APP}|${TOKEN}|${CHAT}|${k + 1}|${version}|${ms}|${ms}||${body(k)}`);
       pipeline.zadd(overlay, k + 1, `${version}|+${body(k)}`);
     }
     await pipeline.exec();
@@ -101,8 +101,12 @@ const datetime = (ms: number) => {
 
 function parse(entries: Entries): Row[] {
   return entries.map(([, fields]) => {
-    const [, app, , chat, number, version, created, updated] = fields[1]!.split("|");
-    return { app: Number(app), chat: Number(chat), number: Number(number), version: Number(version), created: Number(created), updated: Number(updated), body: fields[3]! };
+    // The header's nine parts, then the body (which may hold "|" itself).
+    const entry = fields[1]!;
+    let end = -1;
+    for (let i = 0; i < 9; i++) end = entry.indexOf("|", end + 1);
+    const [, app, , chat, number, version, created, updated] = entry.slice(0, end).split("|");
+    return { app: Number(app), chat: Number(chat), number: Number(number), version: Number(version), created: Number(created), updated: Number(updated), body: entry.slice(end + 1) };
   });
 }
 

@@ -4,8 +4,8 @@
  * same JSON body and makes one ioredis script call that checks the chat exists, allocates the
  * number (HINCRBY), reads the clock, keeps the message for read-your-writes (ZADD to the chat's
  * sorted set by number, as any GET-before-the-worker must find it), queues the write (XADD of what
- * a sink needs, as our events carry it: one header field with application, chat, number and time,
- * and the body) and publishes it only when someone listens (EXISTS); then it answers 201 with the
+ * a sink needs, as our events carry it: one field, application, chat, number and time, then the
+ * body) and publishes it only when someone listens (EXISTS); then it answers 201 with the
  * message. No idempotency key is sent (as in the
  * bench's load), no rate limit, no hooks, no metrics. What our create costs above this is our code;
  * what this costs above the echo is Bun, Elysia, ioredis and Redis doing the required work.
@@ -25,7 +25,7 @@ local n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[3], n, n .. '|' .. ms .. '|' .. ARGV[3])
-local id = redis.call('XADD', KEYS[2], '*', 'h', ARGV[1] .. '|' .. ARGV[2] .. '|' .. n .. '|' .. ms, 'b', ARGV[3])
+local id = redis.call('XADD', KEYS[2], '*', 'e', ARGV[1] .. '|' .. ARGV[2] .. '|' .. n .. '|' .. ms .. '|' .. ARGV[3])
 if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('PUBLISH', KEYS[4], id .. '|' .. ARGV[3]) end
 return {n, ms}`;
 const keysOf = (chat: string) => [`spec:{f}:chat:${chat}`, "spec:{f}:stream", `spec:{f}:overlay:${chat}`, `spec:{f}:watch:${chat}`];

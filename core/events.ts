@@ -32,11 +32,15 @@ export class MalformedEventError extends Error {
 }
 
 /**
- * The header field of an event as the scripts write it (_event.lua): one string instead of a field
- * per value, since every sink reads and decodes every entry. The text follows as `b` or `nm`.
+ * An event as the scripts write it (_event.lua): the one value of the entry's one field `e`. Every
+ * sink reads and decodes every entry, and each field costs a string to write, replicate, read and
+ * decode. `type|appId|token|chat|number|version|createdAt|updatedAt|deletedAt` (absent values empty),
+ * then, when the event carries a text (a message's body, a chat's name; none for a chat named null),
+ * `|` and the text as it is.
  */
-export function eventHeader(e: { type: string; appId: number; token: string; chat?: number; number?: number; version?: number; createdAt?: number; updatedAt?: number; deletedAt?: number | null }): string {
-  return [e.type, e.appId, e.token, e.chat ?? "", e.number ?? "", e.version ?? "", e.createdAt ?? "", e.updatedAt ?? "", e.deletedAt ?? ""].join("|");
+export function eventEntry(e: { type: string; appId: number; token: string; chat?: number; number?: number; version?: number; createdAt?: number; updatedAt?: number; deletedAt?: number | null }, text?: string): string {
+  const header = [e.type, e.appId, e.token, e.chat ?? "", e.number ?? "", e.version ?? "", e.createdAt ?? "", e.updatedAt ?? "", e.deletedAt ?? ""].join("|");
+  return text === undefined ? header : `${header}|${text}`;
 }
 
 const HEADER = ["t", "a", "k", "c", "n", "v", "ts", "u", "d"] as const;
@@ -52,22 +56,35 @@ function integerAt(values: (string | undefined)[], i: number, id: string): numbe
 }
 
 /**
- * Parses the field list of one stream entry: the header `h` with `b` or `nm`, or the field-per-value
- * layout of earlier versions (entries queued before an upgrade, replayed dead letters). Both become
- * the header's list of values (undefined where absent), then pass the same checks. Throws
- * MalformedEventError for anything unexpected.
+ * Parses the field list of one stream entry: the one field `e` (eventEntry), or a layout of earlier
+ * versions (entries queued before an upgrade, replayed dead letters): the same header as a field `h`
+ * with the text as `b` or `nm`, or a field per value. Each becomes the header's list of values
+ * (undefined where absent) and the text, which pass the same checks. Throws MalformedEventError for
+ * anything unexpected.
  */
 export function parseEvent(stream: string, id: string, fields: string[]): StreamEvent {
+  if (fields.length === 2 && fields[0] === "e") {
+    const entry = fields[1]!;
+    const values: string[] = [];
+    let from = 0;
+    for (let i = 0; i < HEADER.length - 1; i++) {
+      const bar = entry.indexOf("|", from);
+      if (bar < 0) throw new MalformedEventError(`entry ${id} has ${i + 1} header parts, not ${HEADER.length}`);
+      values.push(entry.slice(from, bar));
+      from = bar + 1;
+    }
+    const bar = entry.indexOf("|", from);
+    values.push(bar < 0 ? entry.slice(from) : entry.slice(from, bar));
+    return fromValues(stream, id, values, bar < 0 ? undefined : entry.slice(bar + 1));
+  }
   let header: string | undefined;
-  let body: string | undefined;
-  let name: string | undefined;
+  let text: string | undefined;
   let older: Record<string, string> | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const key = fields[i]!;
     const value = fields[i + 1]!;
     if (key === "h") header = value;
-    else if (key === "b") body = value;
-    else if (key === "nm") name = value;
+    else if (key === "b" || key === "nm") text = value;
     else (older ??= {})[key] = value;
   }
   let values: (string | undefined)[];
@@ -75,6 +92,11 @@ export function parseEvent(stream: string, id: string, fields: string[]): Stream
     values = header.split("|");
     if (values.length !== HEADER.length) throw new MalformedEventError(`header of ${id} has ${values.length} parts, not ${HEADER.length}`);
   } else values = HEADER.map((key) => older?.[key]);
+  return fromValues(stream, id, values, text);
+}
+
+/** An event from its header's values and its text (a message's body, a chat's name: undefined when absent). */
+function fromValues(stream: string, id: string, values: (string | undefined)[], text: string | undefined): StreamEvent {
   const type = values[TYPE];
   const token = values[TOKEN] ?? "";
   if (type === "application.deleted") return { type, id, stream, appId: integerAt(values, APP, id), token };
@@ -88,12 +110,12 @@ export function parseEvent(stream: string, id: string, fields: string[]): Stream
     case "chat.created":
     case "chat.updated":
     case "chat.deleted":
-      return { type, id, stream, appId, token, chat, version, createdAt, updatedAt, deletedAt, name: name ?? null };
+      return { type, id, stream, appId, token, chat, version, createdAt, updatedAt, deletedAt, name: text ?? null };
     case "message.created":
     case "message.updated":
     case "message.deleted":
-      if (body === undefined) throw new MalformedEventError(`message event ${id} has no body`);
-      return { type, id, stream, appId, token, chat, version, createdAt, updatedAt, deletedAt, number: integerAt(values, NUMBER, id), body };
+      if (text === undefined) throw new MalformedEventError(`message event ${id} has no body`);
+      return { type, id, stream, appId, token, chat, version, createdAt, updatedAt, deletedAt, number: integerAt(values, NUMBER, id), body: text };
     default:
       throw new MalformedEventError(`unknown event type ${JSON.stringify(type)} in ${id}`);
   }

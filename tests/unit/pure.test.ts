@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { eventHeader, newerState, parseEvent, MalformedEventError } from "../../core/events.ts";
+import { eventEntry, newerState, parseEvent, MalformedEventError } from "../../core/events.ts";
 import { fnv1a, keysFor, shardOf } from "../../core/keys.ts";
 import { decodeCursor, decodeSearchCursor, encodeCursor, encodeSearchCursor } from "../../server/common/cursor.ts";
 import { numberParam, redactPath, tokenParam } from "../../server/common/params.ts";
@@ -42,7 +42,7 @@ describe("events", () => {
     expect(() => parseEvent("s", "1-0", fields({ t: "message.created", n: "1" }))).toThrow(MalformedEventError);
   });
   test("the header layout the scripts write parses to the same events as the field-per-value layout", () => {
-    const header = (h: Parameters<typeof eventHeader>[0], text?: [string, string]) => ["h", eventHeader(h), ...(text ?? [])];
+    const header = (h: Parameters<typeof eventEntry>[0], text?: [string, string]) => ["h", eventEntry(h), ...(text ?? [])];
     const base = { appId: 7, token: "tok", chat: 3, version: 100, createdAt: 1000, updatedAt: 1000 };
     expect(parseEvent("s", "1-0", header({ type: "message.created", ...base, number: 5 }, ["b", "hi|there"]))).toEqual(parseEvent("s", "1-0", fields({ t: "message.created", n: "5", b: "hi|there" })));
     expect(parseEvent("s", "1-0", header({ type: "chat.created", ...base }))).toEqual(parseEvent("s", "1-0", fields({ t: "chat.created" })));
@@ -50,6 +50,22 @@ describe("events", () => {
     expect(parseEvent("s", "1-0", header({ type: "application.deleted", appId: 9, token: "tok" }))).toEqual({ type: "application.deleted", id: "1-0", stream: "s", appId: 9, token: "tok" });
     // The exact string _event.lua builds for a create.
     expect(parseEvent("s", "2-0", ["h", "message.created|7|tok|3|5|100|1000|1000|", "b", ""])).toMatchObject({ number: 5, body: "", deletedAt: null });
+  });
+  test("the one-field layout the scripts write parses to the same events as the older layouts", () => {
+    const base = { appId: 7, token: "tok", chat: 3, version: 100, createdAt: 1000, updatedAt: 1000 };
+    const entry = (h: Parameters<typeof eventEntry>[0], text?: string) => ["e", eventEntry(h, text)];
+    expect(parseEvent("s", "1-0", entry({ type: "message.created", ...base, number: 5 }, "hi|there||"))).toEqual(parseEvent("s", "1-0", fields({ t: "message.created", n: "5", b: "hi|there||" })));
+    expect(parseEvent("s", "1-0", entry({ type: "message.deleted", ...base, number: 5, deletedAt: 2000 }, ""))).toMatchObject({ body: "", deletedAt: 2000 });
+    expect(parseEvent("s", "1-0", entry({ type: "chat.created", ...base }))).toEqual(parseEvent("s", "1-0", fields({ t: "chat.created" })));
+    expect(parseEvent("s", "1-0", entry({ type: "chat.updated", ...base }, ""))).toMatchObject({ name: "" });
+    expect(parseEvent("s", "1-0", entry({ type: "chat.deleted", ...base, deletedAt: 2000 }, "x|y"))).toMatchObject({ type: "chat.deleted", name: "x|y", deletedAt: 2000, chat: 3 });
+    expect(parseEvent("s", "1-0", entry({ type: "application.deleted", appId: 9, token: "tok" }))).toEqual({ type: "application.deleted", id: "1-0", stream: "s", appId: 9, token: "tok" });
+    // The exact string _event.lua builds for a create, and for a chat named null.
+    expect(parseEvent("s", "2-0", ["e", "message.created|7|tok|3|5|100|1000|1000||"])).toMatchObject({ number: 5, body: "", deletedAt: null });
+    expect(parseEvent("s", "2-0", ["e", "chat.created|7|tok|3||100|1000|1000|"])).toMatchObject({ chat: 3, name: null });
+    for (const bad of ["", "message.created|7|tok|3|5|100|1000", "message.created|7|tok|3|5|100|1000|1000|", "message.created|x|tok|3|5|100|1000|1000||hi", "message.created|7|tok|3||100|1000|1000||hi", "chat.created|7|tok|3||1.5|1000|1000|"]) {
+      expect(() => parseEvent("s", "1-0", ["e", bad])).toThrow(MalformedEventError);
+    }
   });
   test("reject malformed headers", () => {
     for (const h of ["", "message.created|7|tok|3|5|100|1000|1000", "message.created|7|tok|3|5|100|1000|1000||", "message.created|x|tok|3|5|100|1000|1000|", "message.created|7|tok|3||100|1000|1000|"]) {

@@ -35,8 +35,6 @@ if ARGV[2] == '1' then
 else
   overlay_add_new(KEYS[3], n, v, '~')
 end
-local fields = {'h', event_header('chat.created', app_id, ARGV[1], n, nil, v, ms, ms)}
-if ARGV[2] == '1' then table.insert(fields, 'nm'); table.insert(fields, ARGV[3]) end
-redis.call('XADD', KEYS[2], '*', unpack(fields))
+redis.call('XADD', KEYS[2], '*', 'e', event_entry('chat.created', app_id, ARGV[1], n, nil, v, ms, ms, nil, ARGV[2] == '1' and ARGV[3] or nil))
 remember(KEYS[4], ARGV[4], ARGV[5], n, v, ms)
 return {'OK', n, v, ms, app_id}

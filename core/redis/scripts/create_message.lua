@@ -43,8 +43,7 @@ if replay then return replay end
 local n = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 local v, ms = next_version(KEYS[1], last_v)
 overlay_add_new(KEYS[4], n, v, '+', ARGV[3])
-local id = redis.call('XADD', KEYS[3], '*', 'h', event_header('message.created', app_id, ARGV[1], ARGV[2], n, v, ms, ms),
-  'b', ARGV[3])
+local id = redis.call('XADD', KEYS[3], '*', 'e', event_entry('message.created', app_id, ARGV[1], ARGV[2], n, v, ms, ms, nil, ARGV[3]))
 -- Only a watched chat pays for the JSON, its event log and the publish.
 if redis.call('EXISTS', KEYS[9]) == 1 then
   local json = cjson.encode({number = n, chat_number = tonumber(ARGV[2]), body = ARGV[3],

@@ -65,12 +65,9 @@ else
   deleted = ms
   if kind == 'chat' then redis.call('HSET', KEYS[2], 'deleted', 1) end
 end
-local fields = {'h', event_header(kind .. '.' .. action, app_id, ARGV[1], chat, kind == 'message' and number or nil, v, created,
-  string.format('%.0f', state.updated_at), deleted)}
 local has_value = state[field] ~= nil and state[field] ~= cjson.null
-if has_value then
-  table.insert(fields, kind == 'chat' and 'nm' or 'b'); table.insert(fields, state[field])
-end
+local entry = event_entry(kind .. '.' .. action, app_id, ARGV[1], chat, kind == 'message' and number or nil, v, created,
+  string.format('%.0f', state.updated_at), deleted, has_value and state[field] or nil)
 local updated = string.format('%.0f', state.updated_at)
 if action == 'deleted' then
   overlay_put(KEYS[4], number, v, created, updated, 'x')
@@ -79,7 +76,7 @@ elseif has_value then
 else
   overlay_put(KEYS[4], number, v, created, updated, '~')
 end
-local id = redis.call('XADD', KEYS[3], '*', unpack(fields))
+local id = redis.call('XADD', KEYS[3], '*', 'e', entry)
 local json = cjson.encode(state)
 if kind == 'message' and redis.call('EXISTS', KEYS[7]) == 1 then
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[9], id, 'e', 'message.' .. action, 'm', json)

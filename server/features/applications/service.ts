@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor, keysetOrder, keysetRange } from "../../comm
 import { notFound } from "../../errors.ts";
 import { once } from "../../common/idempotency.ts";
 import { newToken } from "../../common/params.ts";
-import { eventHeader } from "../../../core/events.ts";
+import { eventEntry } from "../../../core/events.ts";
 
 type Row = typeof applications.$inferSelect;
 
@@ -65,7 +65,7 @@ export function applicationService({ db, redis, scripts, keys }: Deps) {
       await db.delete(applications).where(eq(applications.id, row.id));
       await db.delete(webhookEndpoints).where(eq(webhookEndpoints.applicationId, row.id));
       await redis.del(keys.app(token), keys.webhooks(token));
-      await redis.xadd(keys.streamOf(token), "*", "h", eventHeader({ type: "application.deleted", appId: Number(row.id), token }));
+      await redis.xadd(keys.streamOf(token), "*", "e", eventEntry({ type: "application.deleted", appId: Number(row.id), token }));
     },
 
     async list(limit: number, order: "asc" | "desc", cursor?: string) {
