@@ -46,37 +46,35 @@ export function eventEntry(e: { type: string; appId: number; token: string; chat
 const HEADER = ["t", "a", "k", "c", "n", "v", "ts", "u", "d"] as const;
 /** Positions in HEADER. */
 const TYPE = 0, APP = 1, TOKEN = 2, CHAT = 3, NUMBER = 4, VERSION = 5, CREATED = 6, UPDATED = 7, DELETED = 8;
+const TYPES = ["message.created", "message.updated", "message.deleted", "chat.created", "chat.updated", "chat.deleted", "application.deleted"] as const;
+type EventType = (typeof TYPES)[number];
 
-/** The header's part `i` as a whole number; an empty part is an absent value, as in the older layout. */
-function integerAt(values: (string | undefined)[], i: number, id: string): number {
-  const text = values[i];
-  const value = Number(text);
-  if (!text || !Number.isSafeInteger(value)) throw new MalformedEventError(`field ${HEADER[i]} of ${id} is not an integer`);
-  return value;
+const ABSENT = -1;
+const MALFORMED = -2;
+/**
+ * The header's whole numbers of the entry being parsed, by position (ABSENT for an empty part,
+ * MALFORMED for one that is not a whole number), reused from entry to entry: parsing is synchronous,
+ * and a worker parses every entry, so the parts become numbers without a string or an array each.
+ */
+const numbers = new Float64Array(HEADER.length);
+
+/** One of the event types, as the constant (no new string), or undefined. */
+function knownType(text: string, length: number): EventType | undefined {
+  for (let i = 0; i < TYPES.length; i++) if (TYPES[i]!.length === length && text.startsWith(TYPES[i]!)) return TYPES[i];
+  return undefined;
 }
+
+/** The last token read: a backlog's entries come many to an application, and each would be a new string. */
+let lastToken = "";
 
 /**
  * Parses the field list of one stream entry: the one field `e` (eventEntry), or a layout of earlier
  * versions (entries queued before an upgrade, replayed dead letters): the same header as a field `h`
- * with the text as `b` or `nm`, or a field per value. Each becomes the header's list of values
- * (undefined where absent) and the text, which pass the same checks. Throws MalformedEventError for
- * anything unexpected.
+ * with the text as `b` or `nm`, or a field per value. Each passes the same checks (fromHeader).
+ * Throws MalformedEventError for anything unexpected.
  */
 export function parseEvent(stream: string, id: string, fields: string[]): StreamEvent {
-  if (fields.length === 2 && fields[0] === "e") {
-    const entry = fields[1]!;
-    const values: string[] = [];
-    let from = 0;
-    for (let i = 0; i < HEADER.length - 1; i++) {
-      const bar = entry.indexOf("|", from);
-      if (bar < 0) throw new MalformedEventError(`entry ${id} has ${i + 1} header parts, not ${HEADER.length}`);
-      values.push(entry.slice(from, bar));
-      from = bar + 1;
-    }
-    const bar = entry.indexOf("|", from);
-    values.push(bar < 0 ? entry.slice(from) : entry.slice(from, bar));
-    return fromValues(stream, id, values, bar < 0 ? undefined : entry.slice(bar + 1));
-  }
+  if (fields.length === 2 && fields[0] === "e") return parseEntry(stream, id, fields[1]!);
   let header: string | undefined;
   let text: string | undefined;
   let older: Record<string, string> | undefined;
@@ -92,20 +90,68 @@ export function parseEvent(stream: string, id: string, fields: string[]): Stream
     values = header.split("|");
     if (values.length !== HEADER.length) throw new MalformedEventError(`header of ${id} has ${values.length} parts, not ${HEADER.length}`);
   } else values = HEADER.map((key) => older?.[key]);
-  return fromValues(stream, id, values, text);
+  for (let i = APP; i < HEADER.length; i++) {
+    const part = values[i];
+    numbers[i] = !part ? ABSENT : Number.isSafeInteger(Number(part)) ? Number(part) : MALFORMED;
+  }
+  const type = values[TYPE] ?? "";
+  return fromHeader(stream, id, knownType(type, type.length), values[TOKEN] ?? "", text, type, type.length);
 }
 
-/** An event from its header's values and its text (a message's body, a chat's name: undefined when absent). */
-function fromValues(stream: string, id: string, values: (string | undefined)[], text: string | undefined): StreamEvent {
-  const type = values[TYPE];
-  const token = values[TOKEN] ?? "";
-  if (type === "application.deleted") return { type, id, stream, appId: integerAt(values, APP, id), token };
-  const appId = integerAt(values, APP, id);
-  const chat = integerAt(values, CHAT, id);
-  const version = integerAt(values, VERSION, id);
-  const createdAt = integerAt(values, CREATED, id);
-  const updatedAt = integerAt(values, UPDATED, id);
-  const deletedAt = values[DELETED] ? integerAt(values, DELETED, id) : null;
+/** The one-field layout, read in place: the numbers digit by digit, the type as its constant, the token reused while it repeats. */
+function parseEntry(stream: string, id: string, entry: string): StreamEvent {
+  const parts = `entry ${id} has fewer than ${HEADER.length} header parts`;
+  const typeEnd = entry.indexOf("|");
+  if (typeEnd < 0) throw new MalformedEventError(parts);
+  let at = typeEnd + 1;
+  let token = "";
+  let text: string | undefined;
+  for (let i = APP; i < HEADER.length; i++) {
+    if (at > entry.length) throw new MalformedEventError(parts);
+    if (i === TOKEN) {
+      const end = entry.indexOf("|", at);
+      if (end < 0) throw new MalformedEventError(parts);
+      token = end - at === lastToken.length && entry.startsWith(lastToken, at) ? lastToken : (lastToken = entry.slice(at, end));
+      at = end + 1;
+      continue;
+    }
+    let value = 0;
+    let digits = 0;
+    let bad = false;
+    for (; at < entry.length; at++) {
+      const digit = entry.charCodeAt(at) - 48;
+      if (digit === 124 - 48) break;
+      if (digit < 0 || digit > 9) bad = true;
+      value = value * 10 + digit;
+      digits++;
+    }
+    numbers[i] = bad || !Number.isSafeInteger(value) ? MALFORMED : digits ? value : ABSENT;
+    // The last part ends the string, or a "|" after which the text follows.
+    if (i === DELETED && at < entry.length) text = entry.slice(at + 1);
+    at++;
+  }
+  return fromHeader(stream, id, knownType(entry, typeEnd), token, text, entry, typeEnd);
+}
+
+/** The number at position `i` of the header just read. */
+function integerAt(i: number, id: string): number {
+  const value = numbers[i]!;
+  if (value < 0) throw new MalformedEventError(`field ${HEADER[i]} of ${id} is not an integer`);
+  return value;
+}
+
+/**
+ * An event from the header just read (numbers), its type, token and text (a message's body, a chat's
+ * name: undefined when absent). The type as written is `raw` up to `rawEnd`, for the error message.
+ */
+function fromHeader(stream: string, id: string, type: EventType | undefined, token: string, text: string | undefined, raw: string, rawEnd: number): StreamEvent {
+  if (type === "application.deleted") return { type, id, stream, appId: integerAt(APP, id), token };
+  const appId = integerAt(APP, id);
+  const chat = integerAt(CHAT, id);
+  const version = integerAt(VERSION, id);
+  const createdAt = integerAt(CREATED, id);
+  const updatedAt = integerAt(UPDATED, id);
+  const deletedAt = numbers[DELETED] === ABSENT ? null : integerAt(DELETED, id);
   switch (type) {
     case "chat.created":
     case "chat.updated":
@@ -115,9 +161,9 @@ function fromValues(stream: string, id: string, values: (string | undefined)[], 
     case "message.updated":
     case "message.deleted":
       if (text === undefined) throw new MalformedEventError(`message event ${id} has no body`);
-      return { type, id, stream, appId, token, chat, version, createdAt, updatedAt, deletedAt, number: integerAt(values, NUMBER, id), body: text };
+      return { type, id, stream, appId, token, chat, version, createdAt, updatedAt, deletedAt, number: integerAt(NUMBER, id), body: text };
     default:
-      throw new MalformedEventError(`unknown event type ${JSON.stringify(type)} in ${id}`);
+      throw new MalformedEventError(`unknown event type ${JSON.stringify(raw.slice(0, rawEnd))} in ${id}`);
   }
 }
 

@@ -191,11 +191,15 @@ async function apply(conn: PoolConnection, events: StreamEvent[]) {
 
   // The newest state of each chat and message, by chat. Events of deleted applications are dropped (their delete cleans up).
   const groups = new Map<string, ChatGroup>();
+  let group: ChatGroup | undefined;
   for (const e of events) {
     if (e.type === "application.deleted" || !live.has(e.appId)) continue;
-    const k = key2(e.appId, e.chat);
-    let group = groups.get(k);
-    if (!group) groups.set(k, (group = { a: e.appId, c: e.chat, messages: new Map() }));
+    // A batch's events come many to a chat: the last event's group serves until the chat changes.
+    if (group?.a !== e.appId || group.c !== e.chat) {
+      const k = key2(e.appId, e.chat);
+      group = groups.get(k);
+      if (!group) groups.set(k, (group = { a: e.appId, c: e.chat, messages: new Map() }));
+    }
     if ("number" in e) {
       const prev = group.messages.get(e.number);
       group.messages.set(e.number, prev ? newerState(prev, e) : e);
