@@ -35,13 +35,14 @@ const redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: true });
 const conn = await mysql.createConnection({ uri: process.env.DATABASE_URL, timezone: "Z" });
 
 // Removes the overlay entries whose version is not newer than the one persisted, reading the
-// numbers' range in windows and dropping each run of removable entries with one command.
+// numbers' range in windows and dropping each run of removable entries with one command. The pairs
+// come as differences from the pair before (as the worker's release_pending.lua takes them).
 redis.defineCommand("floorRelease", {
   numberOfKeys: 1,
   lua: `
-local persisted, lo, hi = {}, nil, nil
-for n, v in string.gmatch(ARGV[1], '(%d+):(%d+)') do
-  n = tonumber(n); persisted[n] = tonumber(v)
+local persisted, lo, hi, n, v = {}, nil, nil, 0, 0
+for dn, dv in string.gmatch(ARGV[1], '(-?%d+):(-?%d+)') do
+  n = n + tonumber(dn); v = v + tonumber(dv); persisted[n] = v
   if not lo or n < lo then lo = n end
   if not hi or n > hi then hi = n end
 end
@@ -154,7 +155,7 @@ async function drain() {
     const ids = inHand.map(([id]) => id);
     await settling;
     settling = (async () => {
-      for (const list of byChat.values()) await release(list.map((r) => `${r.number}:${r.version}`).join(","));
+      for (const list of byChat.values()) await release(list.map((r, i) => (i ? `${r.number - list[i - 1]!.number}:${r.version - list[i - 1]!.version}` : `${r.number}:${r.version}`)).join(","));
       await redis.xack(stream, group, ...ids);
     })();
     inHand = ahead ? await ahead : await read();

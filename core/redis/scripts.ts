@@ -210,10 +210,17 @@ export const contracts = {
   releasePending: contract<{ token: string; chat?: number; persisted: { number: number; version: number }[] }, number>({
     file: "release_pending",
     keys: (k, i) => ({ overlay: i.chat === undefined ? k.pendingChats(i.token) : k.pending(i.token, i.chat) }),
-    // One argument, not two per number: a batch releases thousands, and each argument costs the client more than the script's parsing.
+    // One argument, not two per number: a batch releases thousands, and each argument costs the client
+    // more than the script's parsing. Each pair as its difference from the one before (the script says why).
     args: (i) => {
       let persisted = "";
-      for (const p of i.persisted) persisted += persisted ? `,${p.number}:${p.version}` : `${p.number}:${p.version}`;
+      let number = 0;
+      let version = 0;
+      for (const p of i.persisted) {
+        persisted += persisted ? `,${p.number - number}:${p.version - version}` : `${p.number}:${p.version}`;
+        number = p.number;
+        version = p.version;
+      }
       return { persisted };
     },
     reply: Number,

@@ -53,6 +53,17 @@ test("scattered numbers across a long overlay: each is looked up, nothing else i
   expect(await left(key)).toEqual(all.filter((n) => n !== 2 && n !== 299));
 });
 
+test("versions as the clock writes them (sixteen digits), numbers and versions in any order", async () => {
+  const tok = token();
+  const key = keys.pending(tok, 1);
+  const clock = 1_795_713_979_726_933;
+  for (const n of [1, 2, 3, 4, 5]) await redis.zadd(key, n, `${clock + n * 7}|+body ${n}`);
+  // 4 persisted at an older version than its entry's; the pairs go down as well as up.
+  const persisted = [5, 1, 4, 2].map((n) => ({ number: n, version: clock + n * 7 - (n === 4 ? 1 : 0) }));
+  expect(await scripts.releasePending({ token: tok, chat: 1, persisted })).toBe(3);
+  expect(await left(key)).toEqual([3, 4]);
+});
+
 test("an application's overlay of chats (no chat number), and an empty batch", async () => {
   const tok = token();
   const key = keys.pendingChats(tok);

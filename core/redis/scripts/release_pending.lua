@@ -1,6 +1,10 @@
 -- release_pending: forget overlay entries that the MySQL sink has persisted.
 -- KEYS[1] overlay: a pending overlay (sorted set, see _overlay.lua)
--- ARGV[1] persisted: "number:version" pairs joined by ",", the version each number was persisted at
+-- ARGV[1] persisted: "number:version" pairs joined by ",", the version each number was persisted at,
+--   each pair written as the difference from the pair before it (the first from 0:0): a batch's
+--   numbers and versions mostly climb by a little, and a difference is a few characters where a
+--   version is sixteen, for the worker to write and for this script to parse
+--   ("5:1795713979726933,1:1,1:3" is 5, 6 and 7 at ...933, ...934 and ...937). A difference may be negative.
 -- An entry is removed only when its version is not newer, so a write accepted after the persisted
 -- one stays visible until it is persisted too.
 -- Returns the number of entries removed.
@@ -9,9 +13,12 @@
 -- ZREMRANGEBYSCORE per run of removable entries drops them, instead of a read and a remove per number.
 local version_of = function(entry) return tonumber(string.match(entry, '^(%d+)|')) end
 local persisted, count, lo, hi = {}, 0, nil, nil
-for n, v in string.gmatch(ARGV[1], '(%d+):(%d+)') do
-  n = tonumber(n)
-  persisted[n] = tonumber(v)
+local n, v = 0, 0
+for dn, dv in string.gmatch(ARGV[1], '(-?%d+):(-?%d+)') do
+  -- Whole numbers below 2^53 (versions are microseconds): exact in Lua's doubles.
+  n = n + tonumber(dn)
+  v = v + tonumber(dv)
+  persisted[n] = v
   count = count + 1
   if not lo or n < lo then lo = n end
   if not hi or n > hi then hi = n end
