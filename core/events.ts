@@ -98,19 +98,20 @@ export function parseEvent(stream: string, id: string, fields: string[]): Stream
   return fromHeader(stream, id, knownType(type, type.length), values[TOKEN] ?? "", text, type, type.length);
 }
 
+const tooFew = (id: string) => new MalformedEventError(`entry ${id} has fewer than ${HEADER.length} header parts`);
+
 /** The one-field layout, read in place: the numbers digit by digit, the type as its constant, the token reused while it repeats. */
 function parseEntry(stream: string, id: string, entry: string): StreamEvent {
-  const parts = `entry ${id} has fewer than ${HEADER.length} header parts`;
   const typeEnd = entry.indexOf("|");
-  if (typeEnd < 0) throw new MalformedEventError(parts);
+  if (typeEnd < 0) throw tooFew(id);
   let at = typeEnd + 1;
   let token = "";
   let text: string | undefined;
   for (let i = APP; i < HEADER.length; i++) {
-    if (at > entry.length) throw new MalformedEventError(parts);
+    if (at > entry.length) throw tooFew(id);
     if (i === TOKEN) {
       const end = entry.indexOf("|", at);
-      if (end < 0) throw new MalformedEventError(parts);
+      if (end < 0) throw tooFew(id);
       token = end - at === lastToken.length && entry.startsWith(lastToken, at) ? lastToken : (lastToken = entry.slice(at, end));
       at = end + 1;
       continue;
