@@ -48,7 +48,7 @@ describe("events", () => {
     expect(parseEvent("s", "1-0", header({ type: "chat.created", ...base }))).toEqual(parseEvent("s", "1-0", fields({ t: "chat.created" })));
     expect(parseEvent("s", "1-0", header({ type: "chat.deleted", ...base, deletedAt: 2000 }, ["nm", "x"]))).toMatchObject({ type: "chat.deleted", name: "x", deletedAt: 2000, chat: 3 });
     expect(parseEvent("s", "1-0", header({ type: "application.deleted", appId: 9, token: "tok" }))).toEqual({ type: "application.deleted", id: "1-0", stream: "s", appId: 9, token: "tok" });
-    // The exact string _event.lua builds for a create.
+    // The exact string _event.lua built for a create before the one-field layout.
     expect(parseEvent("s", "2-0", ["h", "message.created|7|tok|3|5|100|1000|1000|", "b", ""])).toMatchObject({ number: 5, body: "", deletedAt: null });
   });
   test("the one-field layout the scripts write parses to the same events as the older layouts", () => {
