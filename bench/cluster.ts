@@ -19,7 +19,7 @@ import { nodePid } from "../scripts/redis-cluster/nodes.ts";
 import { redisCommands, type Reply } from "../scripts/redis-cluster/resp.ts";
 import { sum, perOp, type Pids } from "./cpu.ts";
 import { meteredWrk, type WrkFigures } from "./create.ts";
-import { drainEverything, drainRounds, messageBody, queueMessages } from "./drains.ts";
+import { clusterFloorRedis, drainEverything, drainRounds, messageBody, queueMessages } from "./drains.ts";
 import { streamState } from "./streams.ts";
 import { env, log, N, ROUNDS, SECONDS, spawn, stop, up } from "./harness.ts";
 import { openLoop } from "./load.ts";
@@ -174,11 +174,19 @@ export async function clusterScenarios(ctx: { echo: () => Promise<WrkFigures>; p
     await Promise.all([stop(apiOff), stop(apiOn)]);
 
     // Drains, as standalone: first (unmeasured) everything the creates above queued, then the rounds.
+    // Redis CPU counts the replicas too: each applies every write its master makes, on the same cores.
+    // The complete floor runs beside them on the master that serves its keys (a replica applies its
+    // writes too), so that what the cluster itself costs shows outside our code as well.
     const warm = await drainEverything(redis, cenv);
-    const drains =
-      N > 0
-        ? await drainRounds({ label: "cluster: ", rounds: ROUNDS, messages: N, redis, workerEnv: cenv, redisPids: masterPids, pids: ctx.pids, queue: (round) => queueMessages(queuer, token, 51 + round, N, messageBody), detail: { leftoverBefore: leftover } })
-        : { memory: 0 };
+    let drains = { memory: 0 };
+    if (N > 0) {
+      const floor = await clusterFloorRedis(redis, (port) => nodes.find((n) => n.port === port)?.pid);
+      try {
+        drains = await drainRounds({ label: "cluster: ", rounds: ROUNDS, messages: N, redis, workerEnv: cenv, redisPids: allRedis, pids: ctx.pids, queue: (round) => queueMessages(queuer, token, 51 + round, N, messageBody), detail: { leftoverBefore: leftover }, floor });
+      } finally {
+        floor.client.disconnect();
+      }
+    }
     const workers = { firstDrainBothSinks: warm.memory, drainRounds: drains.memory };
     addRow("cluster: worker RSS (MB, max of every worker run)", Math.max(...Object.values(workers)), NaN, "≤ 200 MB", Math.max(...Object.values(workers)) <= 200, "MB", { rssMb: workers });
     // The drain workers' consumers (nothing pending: the drains waited for that) leave the shared groups.

@@ -106,20 +106,24 @@ export async function rawInsert(rows: number, mysqlPid: number | undefined) {
   return { rate, used, measured };
 }
 
+/** Where the complete floor's stream and overlay live: one Redis (its URL, a client, the pids whose CPU is its Redis CPU). */
+export type FloorRedis = { url: string; client: Redis | Cluster; pids: Pids };
+
 /**
  * The complete MySQL floor (mysql-floor.ts), outside the worker's code: its own stream and overlay
  * of `rows` creates, filled before it says "floor ready", drained with the same per-batch work
  * SPEC §4 asks of the worker's MySQL sink; (its CPU + MySQL's + Redis') after its warm-up, as the
- * worker's (drain above), until it says "floor drained". `redis`: the standalone Redis it uses.
+ * worker's (drain above), until it says "floor drained". `redis`: the one Redis it uses (on a
+ * cluster, the master that serves its keys' slot, whose replica is counted as Redis too).
  */
-export async function completeFloorDrain(rows: number, redis: Redis | Cluster, pids: { mysql?: number; redis?: number }) {
-  const floor = await spawnReady("bench/mysql-floor.ts", { FLOOR_MESSAGES: String(rows), FLOOR_STREAM }, '"floor ready"', 120_000);
+export async function completeFloorDrain(rows: number, redis: FloorRedis, mysqlPid: number | undefined) {
+  const floor = await spawnReady("bench/mysql-floor.ts", { FLOOR_MESSAGES: String(rows), FLOOR_STREAM, REDIS_URL: redis.url }, '"floor ready"', 120_000);
   const warm = warmUpCount(rows, BATCH);
-  const whole = meter({ floor: floor.pid, mysql: pids.mysql });
+  const whole = meter({ floor: floor.pid, mysql: mysqlPid });
   const wholeStarted = performance.now();
-  const warmed = warm ? await untilAcknowledged(redis, [FLOOR_STREAM], "floor", warm) : 0;
+  const warmed = warm ? await untilAcknowledged(redis.client, [FLOOR_STREAM], "floor", warm) : 0;
   const started = performance.now();
-  const cpu = meter({ floor: floor.pid, ...pids });
+  const cpu = meter({ floor: floor.pid, mysql: mysqlPid, ...redis.pids });
   await floor.untilLine('"floor drained"', 600_000);
   const seconds = (performance.now() - started) / 1000;
   const used = cpu.stop();
@@ -127,6 +131,24 @@ export async function completeFloorDrain(rows: number, redis: Redis | Cluster, p
   await stop(floor);
   const measured = rows - warmed;
   return { rate: measured / seconds, used, measured, wholeDrain };
+}
+
+/**
+ * A cluster's master for the complete floor's keys, as a FloorRedis: the node serving their slot,
+ * and the pids of it and its replicas (`pidOf` a port), as they all work for its writes.
+ */
+export async function clusterFloorRedis(cluster: Cluster, pidOf: (port: number) => number | undefined): Promise<FloorRedis> {
+  const slot = Number(await cluster.cluster("KEYSLOT", FLOOR_STREAM));
+  // CLUSTER SLOTS: [from, to, master [host, port, …], replica …] per range.
+  const ranges = (await cluster.cluster("SLOTS")) as unknown as [number, number, ...[string, number][]][];
+  const range = ranges.find(([from, to]) => from <= slot && slot <= to);
+  if (!range) throw new Error(`no cluster node serves slot ${slot}`);
+  const [master, ...replicas] = range.slice(2) as [string, number][];
+  const url = `redis://${master![0]}:${master![1]}`;
+  const pids: Pids = { [`master:${master![1]}`]: pidOf(master![1]) };
+  for (const [, port] of replicas) pids[`replica:${port}`] = pidOf(port);
+  const IORedis = (await import("ioredis")).default;
+  return { url, client: new IORedis(url), pids };
 }
 
 /** Baseline: raw _bulk of `docs` documents, 500 per request, into a scratch index. */
@@ -163,7 +185,7 @@ const sinks = {
  * drain and its raw baseline back to back (ours first in even rounds). Rows are prefixed `label`.
  * Returns the largest worker RSS seen (MB).
  */
-export async function drainRounds(o: { label: string; rounds: number; messages: number; redis: Redis | Cluster; workerEnv?: Record<string, string>; redisPids: Pids; pids: { mysql?: number; es?: number }; queue: (round: number) => Promise<void>; detail?: Record<string, unknown>; floor?: { redis?: number } }) {
+export async function drainRounds(o: { label: string; rounds: number; messages: number; redis: Redis | Cluster; workerEnv?: Record<string, string>; redisPids: Pids; pids: { mysql?: number; es?: number }; queue: (round: number) => Promise<void>; detail?: Record<string, unknown>; floor?: FloorRedis }) {
   // `measured`: the messages after the warm-up (warmUpCount), over which rate and CPU are taken.
   type Round = { rate: number; cpu: number; redisCpu: number; used: Record<string, number>; events: number; measured: number; wholeDrain: unknown };
   const ours = { mysql: [] as Round[], search: [] as Round[] };
@@ -188,8 +210,8 @@ export async function drainRounds(o: { label: string; rounds: number; messages: 
         raw[group].push({ rate: r.rate, cpu: perOp(sum(r.used, ["client", s.server]), r.measured), used: r.used, measured: r.measured });
       };
       const runFloor = async () => {
-        const f = await completeFloorDrain(o.messages, o.redis, { mysql: serverPid, redis: o.floor!.redis });
-        floor.push({ rate: f.rate, cpu: perOp(sum(f.used, ["floor", "mysql"]), f.measured), redisCpu: perOp(f.used.redis ?? NaN, f.measured), used: f.used, measured: f.measured, wholeDrain: f.wholeDrain });
+        const f = await completeFloorDrain(o.messages, o.floor!, serverPid);
+        floor.push({ rate: f.rate, cpu: perOp(sum(f.used, ["floor", "mysql"]), f.measured), redisCpu: perOp(sum(f.used, Object.keys(o.floor!.pids)), f.measured), used: f.used, measured: f.measured, wholeDrain: f.wholeDrain });
       };
       const sides = group === "mysql" && o.floor ? [runOurs, runRaw, runFloor] : [runOurs, runRaw];
       // Each side after a quiet second: the side before it leaves MariaDB purging a dropped table or

@@ -91,7 +91,7 @@ async function standalone(pids: Pids, echo: ReturnType<typeof spawn>) {
   await createHalfRate({ API, token, medianRps, pids: { api: api.pid, redis: pids.redis } });
   await drainEverything(redis);
   const queuer = createRedis({ redisUrl: env.REDIS_URL!, redisClusterNodes: null }, { enableOfflineQueue: true });
-  const drains = await drainRounds({ label: "", rounds: ROUNDS, messages: N, redis, redisPids: { redis: pids.redis }, pids, queue: (round) => queueMessages(queuer, token, 51 + round, N, messageBody), floor: { redis: pids.redis } });
+  const drains = await drainRounds({ label: "", rounds: ROUNDS, messages: N, redis, redisPids: { redis: pids.redis }, pids, queue: (round) => queueMessages(queuer, token, 51 + round, N, messageBody), floor: { url: env.REDIS_URL!, client: redis, pids: { redis: pids.redis } } });
   await webhookScenarios({ post, redis, queuer, redisPids: { redis: pids.redis }, count: Math.min(N, 20_000) });
   queuer.disconnect();
   redis.disconnect();
