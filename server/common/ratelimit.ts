@@ -14,12 +14,16 @@ export function rateLimitError(waitMs: number, limit: number) {
 
 type HookContext = { params?: Record<string, string | undefined>; set: { headers: Record<string, unknown> } };
 
-/** A beforeHandle hook that takes one request from the bucket of the route's `:token`. */
-export function rateLimit({ config, scripts }: Deps): (context: HookContext) => Promise<void> {
+/**
+ * A beforeHandle hook that takes one request from the bucket of the route's `:token`. Off, it is a
+ * plain function: Elysia awaits an async hook on every request, a promise and a turn for nothing.
+ */
+export function rateLimit({ config, scripts }: Deps): (context: HookContext) => Promise<void> | void {
   const limit = config.rateLimitPerMinute;
+  if (!limit) return () => {};
   return async ({ params, set }) => {
     const token = params?.token;
-    if (!limit || !token) return;
+    if (!token) return;
     const { allowed, remaining, waitMs } = await scripts.rateLimit({ token, perMinute: limit });
     if (!allowed) throw rateLimitError(waitMs, limit);
     set.headers["ratelimit-limit"] = String(limit);
