@@ -14,6 +14,7 @@ import { chatKey } from "../core/search/index.ts";
 import { env, ES, LAG_RATE, log, ROUNDS, spawn, stop, up } from "./harness.ts";
 import { closedLoop, constantRate, openLoopRequests, percentile, type OpenLoopFigures, type Target } from "./load.ts";
 import { inRounds } from "./rounds.ts";
+import { warmUp } from "./warm.ts";
 import { addRoundsRow, addRow } from "./table.ts";
 
 type Post = (path: string, body: unknown) => Promise<any>;
@@ -104,15 +105,20 @@ export async function readScenarios(o: { API: string; token: string; appId: numb
 }
 
 /**
- * get and list p99 at READ_RATE (open loop), in rounds beside `baseline` (rotated); a warm-up of each
- * first. Rows `get message p99${label}` and `list page p99${label}`; both pass at ≤ 5 ms (and, with
+ * get and list p99 at READ_RATE (open loop), in rounds beside `baseline` (rotated); each warmed up
+ * first, until its JIT settled (warm.ts). Rows `get message p99${label}` and `list page p99${label}`; both pass at ≤ 5 ms (and, with
  * `bothUnder5`, only when the baseline is too: the backlog rows compare two chats of ours).
  */
 export async function readRows(o: { label: string; get: Target[]; list: Target[]; baseline: { name: string; targets: Target[] } | { name: string; get: Target[]; list: Target[] }; bothUnder5?: boolean; floor?: { get: Target[]; list: Target[] } }) {
   const baseGet = "targets" in o.baseline ? o.baseline.targets : o.baseline.get;
   const baseList = "targets" in o.baseline ? o.baseline.targets : o.baseline.list;
   const run = (targets: Target[]) => () => openLoopRequests(targets, "GET", READ_RATE, READ_SECONDS, log);
-  for (const targets of new Set([o.get, o.list, baseGet, baseList, ...(o.floor ? [o.floor.get, o.floor.list] : [])])) await openLoopRequests(targets, "GET", READ_RATE, 2, log);
+  // Each side until its JIT settled (warm.ts), as a long-running server's has.
+  const sets = new Map<Target[], string>([[o.get, "get"], [o.list, "list"], [baseGet, `${o.baseline.name} get`], [baseList, `${o.baseline.name} list`]]);
+  if (o.floor) sets.set(o.floor.get, "floor get").set(o.floor.list, "floor list");
+  const warmed: string[] = [];
+  for (const [targets, name] of sets) warmed.push(`${name} ${await warmUp(targets, READ_RATE, log)} s`);
+  log(`get / list${o.label}: warmed up until the JIT settled: ${warmed.join(", ")}`);
   const entrants: Record<string, () => Promise<OpenLoopFigures>> = { get: run(o.get), list: run(o.list), baseGet: run(baseGet) };
   if (baseList !== baseGet) entrants.baseList = run(baseList);
   if (o.floor) Object.assign(entrants, { floorGet: run(o.floor.get), floorList: run(o.floor.list) });
