@@ -5,7 +5,7 @@
  * (round r: chat 50 + r) through the create script, pipelined (what the API calls, without HTTP),
  * then runs each sink's pair back to back, alternating which goes first.
  */
-import type Redis from "ioredis";
+import Redis from "ioredis";
 import type { Cluster } from "ioredis";
 import mysql from "mysql2/promise";
 import { keysFor } from "../core/keys.ts";
@@ -147,8 +147,7 @@ export async function clusterFloorRedis(cluster: Cluster, pidOf: (port: number) 
   const url = `redis://${master![0]}:${master![1]}`;
   const pids: Pids = { [`master:${master![1]}`]: pidOf(master![1]) };
   for (const [, port] of replicas) pids[`replica:${port}`] = pidOf(port);
-  const IORedis = (await import("ioredis")).default;
-  return { url, client: new IORedis(url), pids };
+  return { url, client: new Redis(url), pids };
 }
 
 /** Baseline: raw _bulk of `docs` documents, 500 per request, into a scratch index. */
