@@ -105,15 +105,15 @@ export async function readScenarios(o: { API: string; token: string; appId: numb
 }
 
 /**
- * get and list p99 at READ_RATE (open loop), in rounds beside `baseline` (rotated); each warmed up
- * first, until its JIT settled (warm.ts). Rows `get message p99${label}` and `list page p99${label}`; both pass at ≤ 5 ms (and, with
- * `bothUnder5`, only when the baseline is too: the backlog rows compare two chats of ours).
+ * get and list p99 at READ_RATE (open loop), in rounds beside `baseline` (rotated); each side warmed
+ * up first, until its JIT settled (warm.ts). Rows `get message p99${label}` and `list page
+ * p99${label}`; both pass at ≤ 5 ms (and, with `bothUnder5`, only when the baseline is too: the
+ * backlog rows compare two chats of ours).
  */
 export async function readRows(o: { label: string; get: Target[]; list: Target[]; baseline: { name: string; targets: Target[] } | { name: string; get: Target[]; list: Target[] }; bothUnder5?: boolean; floor?: { get: Target[]; list: Target[] } }) {
   const baseGet = "targets" in o.baseline ? o.baseline.targets : o.baseline.get;
   const baseList = "targets" in o.baseline ? o.baseline.targets : o.baseline.list;
   const run = (targets: Target[]) => () => openLoopRequests(targets, "GET", READ_RATE, READ_SECONDS, log);
-  // Each side until its JIT settled (warm.ts), as a long-running server's has.
   const sets = new Map<Target[], string>([[o.get, "get"], [o.list, "list"], [baseGet, `${o.baseline.name} get`], [baseList, `${o.baseline.name} list`]]);
   if (o.floor) sets.set(o.floor.get, "floor get").set(o.floor.list, "floor list");
   const warmed: string[] = [];

@@ -2,10 +2,10 @@
  * Warming a server up before its latency is measured. A Bun process under a new load spends its
  * first seconds compiling the hot code (JavaScriptCore's JIT threads, named "JITWorker…"), and until
  * that is done it answers from slower tiers while the compiler takes the other core. A long-running
- * server has done that long ago. Measured on a fresh API serving 2,000 list pages/s (2026-11-26):
- * the JIT threads used 112 µs of CPU per request in the first 5 s, 11–13 in the next 10 s and none
- * after 25 s, while the p99 went 196, 5.2, 7.0, 4.5, 8.2, then 3.3–3.4 ms; the read floor, a much
- * smaller program, settled after 5 s.
+ * server has done that long ago. Measured on a fresh API serving 2,000 list pages/s (2026-11-26,
+ * 5 s windows): its JIT threads used 112 µs of CPU per request in the first window, 11–13 in the next
+ * two and none after, while the p99 went 196, 5.2, 7.0, 4.5, 8.2, then 3.3–3.5 ms; the read floor, a
+ * much smaller program, compiled in its first two windows (82, then 9 µs per request).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { pidOfPort } from "./cpu.ts";
@@ -41,7 +41,7 @@ export function jitThreadSeconds(pid: number): Map<string, number> {
   return seconds;
 }
 
-/** CPU the JIT threads used between two readings (a thread that ended in between counts what it had). */
+/** CPU the JIT threads used between two readings (a thread that ended in between is left out: it had stopped compiling). */
 export function jitSecondsBetween(before: Map<string, number>, after: Map<string, number>): number {
   let used = 0;
   for (const [tid, seconds] of after) used += seconds - (before.get(tid) ?? 0);
